@@ -1,0 +1,233 @@
+/**
+ * Environment -> typed, validated configuration.
+ *
+ * Every variable is parsed at start; all problems are reported at once, each naming the variable
+ * and the rule it breaks. `NODE_ENV=production` additionally refuses anything only fit for a
+ * laptop (embedded Postgres, the dev chain, a generated Fernet key, a weak admin key).
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { parseUnits } from 'ethers';
+import { ConfigError } from './errors.ts';
+
+/** Every environment variable VaultPilot reads (documented in `.env.example` and docs). */
+export const CONFIG_VARIABLES = [
+  'NODE_ENV',
+  'PORT',
+  'HOST',
+  'DATA_DIR',
+  'DATABASE_URL',
+  'RPC_URLS',
+  'WEB3_RPC_URL',
+  'KEY_PROVIDER',
+  'FERNET_KEY',
+  'ENCRYPT_KEY',
+  'ADMIN_API_KEY',
+  'MAX_TX_ETH',
+  'TX_CONFIRM_CODE',
+  'AGENTVAULT_MAX_TX_ETH',
+  'AGENTVAULT_TX_CONFIRM_CODE',
+  'TX_CONFIRMATIONS',
+  'FAUCET_PRIVATE_KEY',
+  'FAUCET_MAX_ETH',
+  'WORKER_METRICS_PORT',
+  'LOG_LEVEL',
+] as const;
+
+export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
+
+/** The private keys of anvil's well-known dev accounts 0-2 (public knowledge; dev chain only). */
+export const ANVIL_DEV_KEYS = [
+  '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',
+  '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
+  '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3b3a9f0b2c4c3aa3',
+] as const;
+
+/** Typed configuration shared by the server, the worker and the CLI scripts. */
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** Absolute directory for embedded defaults (Postgres data, generated Fernet key). */
+  dataDir: string;
+  /** `undefined` means "embedded Postgres" (only the launcher `npm start` provides one). */
+  databaseUrl: string | undefined;
+  /** RPC endpoints in failover order; empty means "local dev chain" (launcher only). */
+  rpcUrls: string[];
+  keyProvider: 'fernet';
+  /** Fernet keys (url-safe base64, 32 bytes); empty means "generated key under DATA_DIR". */
+  fernetKeys: string[];
+  adminApiKey: string | undefined;
+  /** Transfers above this many wei need `TX_CONFIRM_CODE`; `undefined` disables the gate. */
+  maxTxWei: bigint | undefined;
+  txConfirmCode: string | undefined;
+  /** Blocks on top of the receipt's block before a transaction counts as `confirmed`. */
+  txConfirmations: number;
+  /** Funds `request_faucet_funds`; unset disables the faucet. */
+  faucetPrivateKey: string | undefined;
+  /** Cap of one faucet payment, in wei. */
+  faucetMaxWei: bigint;
+  workerMetricsPort: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+const FERNET_KEY_RE = /^[A-Za-z0-9_-]{43}=$/;
+
+const port = (name: string, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an integer port from 1 to 65535 (got "${v}")` });
+        return z.NEVER;
+      }
+      return Number(v);
+    });
+
+const ethAmount = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      try {
+        if (!/^\d+(\.\d{1,18})?$/.test(v)) throw new Error('bad');
+        return parseUnits(v, 18);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a decimal ETH amount like "0.1" (got "${v}")` });
+        return z.NEVER;
+      }
+    });
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const envSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'], { message: 'NODE_ENV must be development, production or test' })
+    .default('development'),
+  PORT: port('PORT', 8080),
+  HOST: optionalString,
+  DATA_DIR: optionalString,
+  DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: 'DATABASE_URL must be a postgres:// or postgresql:// URL',
+  }),
+  RPC_URLS: optionalString,
+  WEB3_RPC_URL: optionalString,
+  KEY_PROVIDER: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || v === 'fernet', {
+      message: 'KEY_PROVIDER must be "fernet" (the only key provider in this release)',
+    }),
+  FERNET_KEY: optionalString,
+  ENCRYPT_KEY: optionalString,
+  ADMIN_API_KEY: optionalString,
+  MAX_TX_ETH: ethAmount('MAX_TX_ETH'),
+  AGENTVAULT_MAX_TX_ETH: ethAmount('AGENTVAULT_MAX_TX_ETH'),
+  TX_CONFIRM_CODE: optionalString,
+  AGENTVAULT_TX_CONFIRM_CODE: optionalString,
+  TX_CONFIRMATIONS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return 1;
+      if (!/^\d+$/.test(v) || Number(v) > 1000) {
+        ctx.addIssue({ code: 'custom', message: `TX_CONFIRMATIONS must be an integer from 0 to 1000 (got "${v}")` });
+        return z.NEVER;
+      }
+      return Number(v);
+    }),
+  FAUCET_PRIVATE_KEY: optionalString.refine((v) => v === undefined || /^0x[0-9a-fA-F]{64}$/.test(v), {
+    message: 'FAUCET_PRIVATE_KEY must be 0x followed by 64 hex characters',
+  }),
+  FAUCET_MAX_ETH: ethAmount('FAUCET_MAX_ETH'),
+  WORKER_METRICS_PORT: port('WORKER_METRICS_PORT', 9464),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+});
+
+/**
+ * Parses and validates the environment.
+ *
+ * @param env - usually `process.env`; only the variables in {@link CONFIG_VARIABLES} are read.
+ * @returns the typed {@link Config}.
+ * @throws {ConfigError} listing every invalid variable (and, in production, every laptop-only
+ *   default) at once. Secret values are never echoed in the messages.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const parsed = envSchema.safeParse(
+    Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, env[name]])),
+  );
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'environment');
+      problems.push(issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+
+  const rpcSource = e.RPC_URLS ?? e.WEB3_RPC_URL;
+  const rpcName = e.RPC_URLS ? 'RPC_URLS' : 'WEB3_RPC_URL';
+  const rpcUrls = rpcSource ? rpcSource.split(',').map((u) => u.trim()).filter(Boolean) : [];
+  for (const url of rpcUrls) {
+    if (!/^(https?|wss?):\/\/[^\s]+$/.test(url)) problems.push(`${rpcName} entries must be http(s):// or ws(s):// URLs (got "${url}")`);
+  }
+
+  const fernetSource = e.FERNET_KEY ?? e.ENCRYPT_KEY;
+  const fernetName = e.FERNET_KEY ? 'FERNET_KEY' : 'ENCRYPT_KEY';
+  const fernetKeys = fernetSource ? fernetSource.split(',').map((k) => k.trim()).filter(Boolean) : [];
+  for (const key of fernetKeys) {
+    if (!FERNET_KEY_RE.test(key)) {
+      problems.push(`${fernetName} must be a Fernet key: 32 bytes in url-safe base64 (44 characters ending in "="), as made by Fernet.generate_key()`);
+      break;
+    }
+  }
+
+  const adminApiKey = e.ADMIN_API_KEY;
+  if (adminApiKey !== undefined && adminApiKey.length < 24) {
+    problems.push('ADMIN_API_KEY must be at least 24 characters (generate one with: openssl rand -hex 32)');
+  }
+
+  if (e.NODE_ENV === 'production') {
+    if (!e.DATABASE_URL) problems.push('DATABASE_URL is required in production (the embedded Postgres is for development)');
+    if (rpcUrls.length === 0) problems.push('RPC_URLS is required in production (the local dev chain is for development)');
+    if (fernetKeys.length === 0) problems.push('FERNET_KEY is required in production (a generated key under DATA_DIR is for development)');
+    if (adminApiKey !== undefined && /change|example|default|admin|secret|password/i.test(adminApiKey)) {
+      problems.push('ADMIN_API_KEY looks like a default or example value; generate one with: openssl rand -hex 32');
+    }
+    if (e.FAUCET_PRIVATE_KEY && (ANVIL_DEV_KEYS as readonly string[]).includes(e.FAUCET_PRIVATE_KEY.toLowerCase())) {
+      problems.push('FAUCET_PRIVATE_KEY is a well-known dev chain key; unset it in production');
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST ?? (e.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
+    dataDir: path.resolve(e.DATA_DIR ?? '.data'),
+    databaseUrl: e.DATABASE_URL,
+    rpcUrls,
+    keyProvider: 'fernet',
+    fernetKeys,
+    adminApiKey,
+    maxTxWei: e.MAX_TX_ETH ?? e.AGENTVAULT_MAX_TX_ETH ?? parseUnits('0.1', 18),
+    txConfirmCode: e.TX_CONFIRM_CODE ?? e.AGENTVAULT_TX_CONFIRM_CODE,
+    txConfirmations: e.TX_CONFIRMATIONS,
+    faucetPrivateKey: e.FAUCET_PRIVATE_KEY,
+    faucetMaxWei: e.FAUCET_MAX_ETH ?? parseUnits('1', 18),
+    workerMetricsPort: e.WORKER_METRICS_PORT,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Coded errors. Every refusal VaultPilot returns, over MCP or REST, is a `VaultPilotError` with a
+ * stable `code` an agent or script can branch on, an HTTP status for REST, and optional
+ * `details` (never secrets). Messages say which field or rule failed and what to do instead.
+ */
+
+/** Stable error codes returned to agents (`isError` tool results) and REST clients. */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'INVALID_INPUT'
+  | 'INVALID_ADDRESS'
+  | 'INVALID_AMOUNT'
+  | 'WALLET_NOT_FOUND'
+  | 'WALLET_EXISTS'
+  | 'TRANSACTION_NOT_FOUND'
+  | 'CONFIRMATION_REQUIRED'
+  | 'INSUFFICIENT_FUNDS'
+  | 'FAUCET_DISABLED'
+  | 'FAUCET_LIMIT'
+  | 'RPC_UNAVAILABLE'
+  | 'BROADCAST_FAILED'
+  | 'KEY_PROVIDER_UNAVAILABLE'
+  | 'KEY_PROVIDER_DENIED'
+  | 'NOT_FOUND'
+  | 'INTERNAL';
+
+/** Base class of every error VaultPilot throws on purpose. */
+export class VaultPilotError extends Error {
+  readonly code: ErrorCode;
+  /** HTTP status used when the error reaches a REST client. */
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, status = 400, details?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.details = details;
+  }
+}
+
+/** Input that breaks a rule. `field` names the argument (e.g. `amount_eth`). */
+export class ValidationError extends VaultPilotError {
+  readonly field: string;
+  constructor(
+    field: string,
+    message: string,
+    code: 'INVALID_INPUT' | 'INVALID_ADDRESS' | 'INVALID_AMOUNT' = 'INVALID_INPUT',
+  ) {
+    super(code, `${field}: ${message}`, 400, { field });
+    this.field = field;
+  }
+}
+
+/** A missing row (wallet, transaction, …) in the caller's tenant. */
+export class NotFoundError extends VaultPilotError {
+  constructor(code: 'WALLET_NOT_FOUND' | 'TRANSACTION_NOT_FOUND' | 'NOT_FOUND', message: string) {
+    super(code, message, 404);
+  }
+}
+
+/** A request refused by a guardrail (spend gate, faucet cap, funds). */
+export class PolicyError extends VaultPilotError {
+  constructor(
+    code: 'CONFIRMATION_REQUIRED' | 'INSUFFICIENT_FUNDS' | 'FAUCET_DISABLED' | 'FAUCET_LIMIT',
+    message: string,
+    details?: Record<string, unknown>,
+  ) {
+    super(code, message, code === 'INSUFFICIENT_FUNDS' ? 409 : 403, details);
+  }
+}
+
+/** Missing or wrong credentials. The message never echoes the presented key. */
+export class AuthError extends VaultPilotError {
+  constructor(message = 'a valid API key is required: send "Authorization: Bearer <key>"') {
+    super('UNAUTHENTICATED', message, 401);
+  }
+}
+
+/** Configuration that cannot start the process; `problems` lists every bad variable at once. */
+export class ConfigError extends VaultPilotError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`, 500, { problems });
+    this.problems = problems;
+  }
+}
+
+/** A dependency outside the process (RPC node, key provider) failed or is unreachable. */
+export class UpstreamError extends VaultPilotError {
+  constructor(
+    code: 'RPC_UNAVAILABLE' | 'BROADCAST_FAILED' | 'KEY_PROVIDER_UNAVAILABLE' | 'KEY_PROVIDER_DENIED',
+    message: string,
+    details?: Record<string, unknown>,
+  ) {
+    super(code, message, code === 'KEY_PROVIDER_DENIED' ? 403 : 503, details);
+  }
+}
+
+/** Wraps anything unexpected so callers only ever see a `VaultPilotError`. */
+export function toVaultPilotError(err: unknown): VaultPilotError {
+  if (err instanceof VaultPilotError) return err;
+  return new VaultPilotError('INTERNAL', 'internal error; see the server log for the request id', 500);
+}
