@@ -58,8 +58,8 @@ export interface Config {
   /** Fernet keys (url-safe base64, 32 bytes); empty means "generated key under DATA_DIR". */
   fernetKeys: string[];
   adminApiKey: string | undefined;
-  /** Transfers above this many wei need `TX_CONFIRM_CODE`; `undefined` disables the gate. */
-  maxTxWei: bigint | undefined;
+  /** Transfers above this many wei need `TX_CONFIRM_CODE` (default 0.1 ETH, AgentVault's). */
+  maxTxWei: bigint;
   txConfirmCode: string | undefined;
   /** Blocks on top of the receipt's block before a transaction counts as `confirmed`. */
   txConfirmations: number;
@@ -135,7 +135,7 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((v, ctx) => {
-      if (v === undefined || v === '') return 1;
+      if (v === undefined || v === '') return 2;
       if (!/^\d+$/.test(v) || Number(v) > 1000) {
         ctx.addIssue({ code: 'custom', message: `TX_CONFIRMATIONS must be an integer from 0 to 1000 (got "${v}")` });
         return z.NEVER;

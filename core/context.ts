@@ -1,0 +1,19 @@
+/**
+ * What every core operation needs, built once per process by the server or the worker and passed
+ * down explicitly (no globals): configuration, database, chain, key provider, job queue, logger.
+ */
+import type { PgBoss } from 'pg-boss';
+import type { Config } from './config.ts';
+import type { Db } from './db/connect.ts';
+import type { ChainClient } from './chain/client.ts';
+import type { KeyProvider } from '../keyproviders/index.ts';
+import type { Logger } from './logger.ts';
+
+export interface CoreContext {
+  config: Config;
+  db: Db;
+  chain: ChainClient;
+  keys: KeyProvider;
+  boss: PgBoss;
+  logger: Logger;
+}

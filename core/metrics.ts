@@ -1,0 +1,58 @@
+/**
+ * The one prom-client registry and every VaultPilot metric, defined once. The server and the
+ * worker each expose it on their own `/metrics`; Prometheus tells them apart by job.
+ */
+import client from 'prom-client';
+
+/** Shared registry (default process metrics are added by {@link enableProcessMetrics}). */
+export const registry = new client.Registry();
+
+/** MCP tool calls by tool and outcome (`ok` | `error` | `refused`). */
+export const toolCalls = new client.Counter({
+  name: 'vaultpilot_tool_calls_total',
+  help: 'MCP tool calls by tool and outcome',
+  labelNames: ['tool', 'outcome'] as const,
+  registers: [registry],
+});
+
+/** MCP tool latency in seconds, from input validation to the result. */
+export const toolDuration = new client.Histogram({
+  name: 'vaultpilot_tool_duration_seconds',
+  help: 'MCP tool call latency in seconds',
+  labelNames: ['tool'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+/** Transactions entering a status (`queued`, `broadcast`, `mined`, `confirmed`, `reverted`, `failed`). */
+export const transactionsByStatus = new client.Counter({
+  name: 'vaultpilot_transactions_total',
+  help: 'Transactions entering each status',
+  labelNames: ['status'] as const,
+  registers: [registry],
+});
+
+/** JSON-RPC latency in seconds by method and endpoint index (URLs may hold API keys, so not the URL). */
+export const rpcDuration = new client.Histogram({
+  name: 'vaultpilot_rpc_duration_seconds',
+  help: 'EVM JSON-RPC call latency in seconds',
+  labelNames: ['method', 'endpoint', 'outcome'] as const,
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [registry],
+});
+
+/** pg-boss jobs handled by the worker, by queue and outcome. */
+export const jobsHandled = new client.Counter({
+  name: 'vaultpilot_jobs_total',
+  help: 'Worker jobs handled by queue and outcome',
+  labelNames: ['queue', 'outcome'] as const,
+  registers: [registry],
+});
+
+let processMetrics = false;
+/** Adds prom-client's default process metrics (CPU, memory, event loop) once per process. */
+export function enableProcessMetrics(): void {
+  if (processMetrics) return;
+  processMetrics = true;
+  client.collectDefaultMetrics({ register: registry });
+}

@@ -1,0 +1,312 @@
+/**
+ * Native ETH transfers: simulate, then execute as "a row before a transaction".
+ *
+ * Execution: chain reads (balance, EIP-1559 fees, gas) happen first; then one database
+ * transaction locks the wallet row (`SELECT … FOR UPDATE`), takes `next_nonce`, checks funds
+ * against the chain balance minus what this wallet's unmined transactions may still spend,
+ * signs, stores the signed raw transaction as `queued`, advances the nonce and enqueues the
+ * `tx-monitor` job, and commits. Only then is the raw transaction broadcast. Concurrent calls
+ * from any process serialize on the row lock, so nonces never collide or leave a gap; a crash
+ * after commit leaves a `queued` row that the monitor broadcasts (re-broadcast is harmless).
+ */
+import { sql } from 'kysely';
+import { Transaction as EthersTransaction } from 'ethers';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { CoreContext } from '../context.ts';
+import type { Principal } from '../auth/api-keys.ts';
+import type { WalletRow } from '../db/types.ts';
+import { PolicyError, UpstreamError, ValidationError, VaultPilotError } from '../errors.ts';
+import { ethAmount, formatEth, formatGwei, parseAddress, parseEthAmount, type EthAmount } from '../money.ts';
+import { transactionsByStatus } from '../metrics.ts';
+import { enqueueTxMonitor } from '../jobs/queue.ts';
+import { getWalletByAgent, withSigner } from '../wallets/service.ts';
+import { transactionView, type TransactionView } from './view.ts';
+
+/** Arguments of `execute_transfer` / `simulate_transfer` (AgentVault names). */
+export interface TransferInput {
+  agent_id: unknown;
+  to_address: unknown;
+  amount_eth: unknown;
+  confirmation_code?: unknown;
+}
+
+interface PreparedTransfer {
+  wallet: WalletRow;
+  to: string;
+  valueWei: bigint;
+}
+
+/** Validates a transfer's arguments and finds the wallet. Throws coded errors naming the field. */
+async function prepare(ctx: CoreContext, principal: Principal, input: TransferInput): Promise<PreparedTransfer> {
+  const to = parseAddress('to_address', input.to_address);
+  const valueWei = parseEthAmount('amount_eth', input.amount_eth);
+  const wallet = await getWalletByAgent(ctx, principal, input.agent_id);
+  return { wallet, to, valueWei };
+}
+
+function codeMatches(given: string, expected: string): boolean {
+  // Compare digests so the comparison is constant-time whatever the lengths.
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * AgentVault's spend gate: above `MAX_TX_ETH` a transfer needs `TX_CONFIRM_CODE`.
+ * @throws {PolicyError} `CONFIRMATION_REQUIRED` (the code itself never appears in the error).
+ */
+function checkConfirmation(ctx: CoreContext, valueWei: bigint, code: unknown): void {
+  const max = ctx.config.maxTxWei;
+  if (valueWei <= max) return;
+  const expected = ctx.config.txConfirmCode;
+  const details = { max_tx_eth: formatEth(max), amount_eth: formatEth(valueWei) };
+  if (!expected) {
+    throw new PolicyError('CONFIRMATION_REQUIRED', `amount_eth ${formatEth(valueWei)} is above MAX_TX_ETH (${formatEth(max)}) and this server has no TX_CONFIRM_CODE configured, so larger transfers are refused; send at most ${formatEth(max)} ETH`, details);
+  }
+  if (code === undefined || code === null || code === '') {
+    throw new PolicyError('CONFIRMATION_REQUIRED', `amount_eth ${formatEth(valueWei)} is above MAX_TX_ETH (${formatEth(max)}): ask a human for the confirmation code and pass it as confirmation_code`, details);
+  }
+  if (typeof code !== 'string' || !codeMatches(code, expected)) {
+    throw new PolicyError('CONFIRMATION_REQUIRED', 'confirmation_code is wrong; ask a human for the current code', details);
+  }
+}
+
+/** Estimates gas for a plain transfer; 21000 to an account without code when the node cannot. */
+async function transferGas(ctx: CoreContext, from: string, to: string, valueWei: bigint): Promise<bigint> {
+  try {
+    return await ctx.chain.estimateGas({ from, to, value: valueWei });
+  } catch (err) {
+    if (err instanceof UpstreamError) throw err;
+    if ((await ctx.chain.getCode(to)) === '0x') return 21_000n;
+    throw new ValidationError('to_address', 'the recipient contract rejects this ETH transfer (gas estimation reverted)');
+  }
+}
+
+/** Result of `simulate_transfer` and `execute_transfer(dry_run=true)`. */
+export interface TransferSimulation {
+  would_succeed: boolean;
+  /** Why it would fail: `INSUFFICIENT_FUNDS` or `CONFIRMATION_REQUIRED`; null when it would succeed. */
+  reason: string | null;
+  agent_id: string;
+  from_address: string;
+  to_address: string;
+  chain_id: number;
+  amount: EthAmount;
+  balance: EthAmount;
+  gas_limit: string;
+  max_fee_per_gas_gwei: string;
+  max_priority_fee_per_gas_gwei: string;
+  /** Most the fee can be: gas limit × max fee per gas. */
+  max_fee: EthAmount;
+  /** Amount plus the most the fee can be. */
+  max_total: EthAmount;
+  requires_confirmation: boolean;
+}
+
+/**
+ * Simulates a transfer without signing or writing anything: validates, estimates gas and EIP-1559
+ * fees, and reports whether the wallet can pay and whether the spend gate would ask for a code.
+ * @throws {ValidationError} | {@link NotFoundError} | {@link UpstreamError} `RPC_UNAVAILABLE`.
+ */
+export async function simulateTransfer(ctx: CoreContext, principal: Principal, input: TransferInput): Promise<TransferSimulation> {
+  const { wallet, to, valueWei } = await prepare(ctx, principal, input);
+  const [balance, fees, pending] = await Promise.all([
+    ctx.chain.getBalance(wallet.address),
+    ctx.chain.getFees(),
+    reservedByPending(ctx, wallet.id),
+  ]);
+  const gasLimit = valueWei <= balance ? await transferGas(ctx, wallet.address, to, valueWei) : 21_000n;
+  const maxFee = gasLimit * fees.maxFeePerGas;
+  const needsCode = valueWei > ctx.config.maxTxWei;
+  let reason: string | null = null;
+  try {
+    checkConfirmation(ctx, valueWei, input.confirmation_code);
+  } catch {
+    reason = 'CONFIRMATION_REQUIRED';
+  }
+  if (balance - pending < valueWei + maxFee) reason = 'INSUFFICIENT_FUNDS';
+  return {
+    would_succeed: reason === null,
+    reason,
+    agent_id: wallet.agent_id,
+    from_address: wallet.address,
+    to_address: to,
+    chain_id: Number(wallet.chain_id),
+    amount: ethAmount(valueWei),
+    balance: ethAmount(balance),
+    gas_limit: gasLimit.toString(),
+    max_fee_per_gas_gwei: formatGwei(fees.maxFeePerGas),
+    max_priority_fee_per_gas_gwei: formatGwei(fees.maxPriorityFeePerGas),
+    max_fee: ethAmount(maxFee),
+    max_total: ethAmount(valueWei + maxFee),
+    requires_confirmation: needsCode,
+  };
+}
+
+/**
+ * Wei this wallet's unmined transactions may still spend (value + gas limit × max fee), as seen
+ * by `db` (pass the locking transaction to read under the wallet lock).
+ */
+async function reservedByPending(ctx: CoreContext, walletId: string, db = ctx.db): Promise<bigint> {
+  const row = await db
+    .selectFrom('transactions')
+    .select(sql<string>`coalesce(sum(value_wei + gas_limit * max_fee_per_gas), 0)::text`.as('reserved'))
+    .where('wallet_id', '=', walletId)
+    .where('status', 'in', ['queued', 'broadcast'])
+    .executeTakeFirstOrThrow();
+  return BigInt(row.reserved);
+}
+
+/** Where a transfer came from, recorded on the row (`mcp`, `api`, `worker`). */
+export type TransferSource = 'mcp' | 'api' | 'worker';
+
+/** Test hooks; production code never sets them. */
+export interface TransferHooks {
+  /** Called after commit, before broadcast. */
+  afterCommit?: (tx: TransactionView) => Promise<void>;
+}
+
+/**
+ * Executes a transfer (see the module comment for the sequence and guarantees).
+ *
+ * @returns the transaction view: `broadcast` when the node accepted it, `queued` when every RPC
+ *   endpoint was unreachable (the worker will broadcast it), `failed` when the node rejected it.
+ * @throws {ValidationError} | {@link NotFoundError} `WALLET_NOT_FOUND` | {@link PolicyError}
+ *   `CONFIRMATION_REQUIRED` or `INSUFFICIENT_FUNDS` | {@link UpstreamError} — in all these cases
+ *   nothing was signed or written.
+ */
+export async function executeTransfer(
+  ctx: CoreContext,
+  principal: Principal,
+  input: TransferInput,
+  source: TransferSource,
+  hooks: TransferHooks = {},
+): Promise<TransactionView> {
+  const { wallet, to, valueWei } = await prepare(ctx, principal, input);
+  checkConfirmation(ctx, valueWei, input.confirmation_code);
+
+  const balance = await ctx.chain.getBalance(wallet.address);
+  if (balance < valueWei) {
+    throw new PolicyError('INSUFFICIENT_FUNDS', `the wallet holds ${formatEth(balance)} ETH, less than amount_eth ${formatEth(valueWei)}`, {
+      balance_eth: formatEth(balance),
+      amount_eth: formatEth(valueWei),
+    });
+  }
+  const [fees, gasLimit] = await Promise.all([ctx.chain.getFees(), transferGas(ctx, wallet.address, to, valueWei)]);
+
+  const row = await ctx.db.transaction().execute(async (trx) => {
+    const locked = await trx
+      .selectFrom('wallets')
+      .select(['id', 'next_nonce'])
+      .where('id', '=', wallet.id)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    const nonce = Number(locked.next_nonce);
+    const reserved = await reservedByPending(ctx, wallet.id, trx);
+    const needed = valueWei + gasLimit * fees.maxFeePerGas;
+    if (balance - reserved < needed) {
+      throw new PolicyError('INSUFFICIENT_FUNDS', `the wallet cannot cover amount plus the maximum fee: available ${formatEth(balance - reserved > 0n ? balance - reserved : 0n)} ETH (balance ${formatEth(balance)} minus ${formatEth(reserved)} reserved by pending transactions), needed ${formatEth(needed)} ETH`, {
+        balance_eth: formatEth(balance),
+        reserved_eth: formatEth(reserved),
+        needed_eth: formatEth(needed),
+      });
+    }
+    const raw = await withSigner(ctx, wallet, (signer) =>
+      signer.signTransaction({
+        type: 2,
+        chainId: Number(wallet.chain_id),
+        nonce,
+        to,
+        value: valueWei,
+        gasLimit,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      }),
+    );
+    const hash = EthersTransaction.from(raw).hash!;
+    const inserted = await trx
+      .insertInto('transactions')
+      .values({
+        tenant_id: principal.tenantId,
+        wallet_id: wallet.id,
+        chain_id: wallet.chain_id,
+        nonce,
+        from_address: wallet.address,
+        to_address: to,
+        value_wei: valueWei.toString(),
+        gas_limit: gasLimit.toString(),
+        max_fee_per_gas: fees.maxFeePerGas.toString(),
+        max_priority_fee_per_gas: fees.maxPriorityFeePerGas.toString(),
+        tx_hash: hash.toLowerCase(),
+        raw_tx: raw,
+        status: 'queued',
+        source,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await trx.updateTable('wallets').set({ next_nonce: nonce + 1 }).where('id', '=', wallet.id).execute();
+    // The server broadcasts right after commit; the monitor follows up (and re-broadcasts if the
+    // server died in between) a moment later.
+    await enqueueTxMonitor(ctx.boss, trx, { transactionId: inserted.id }, 2);
+    return inserted;
+  });
+  transactionsByStatus.inc({ status: 'queued' });
+  const queued = transactionView({ ...row, agent_id: wallet.agent_id });
+  if (hooks.afterCommit) await hooks.afterCommit(queued);
+  return broadcastRecorded(ctx, row.id, row.raw_tx, wallet.agent_id);
+}
+
+const ALREADY_KNOWN = /already known|known transaction|already imported|nonce too low|transaction already exists/i;
+
+/**
+ * Broadcasts a recorded `queued` transaction and moves it to `broadcast`, or to `failed` when the
+ * node rejects it (releasing the nonce when it is still the wallet's latest). An unreachable RPC
+ * leaves it `queued` for the monitor. Safe to call more than once.
+ */
+export async function broadcastRecorded(ctx: CoreContext, id: string, raw: string, agentId: string | null): Promise<TransactionView> {
+  try {
+    await ctx.chain.broadcast(raw);
+  } catch (err) {
+    if (err instanceof UpstreamError) {
+      ctx.logger.warn({ transactionId: id, err: err.message }, 'broadcast deferred: RPC unreachable; the tx-monitor will retry');
+      return loadView(ctx, id, agentId);
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    if (!ALREADY_KNOWN.test(message)) return failTransaction(ctx, id, message.slice(0, 500), agentId);
+  }
+  const updated = await ctx.db
+    .updateTable('transactions')
+    .set({ status: 'broadcast', broadcast_at: new Date(), updated_at: new Date() })
+    .where('id', '=', id)
+    .where('status', '=', 'queued')
+    .returningAll()
+    .executeTakeFirst();
+  if (updated) transactionsByStatus.inc({ status: 'broadcast' });
+  return loadView(ctx, id, agentId);
+}
+
+async function loadView(ctx: CoreContext, id: string, agentId: string | null): Promise<TransactionView> {
+  const row = await ctx.db.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  return transactionView({ ...row, agent_id: agentId });
+}
+
+/** Marks a rejected transaction `failed`; gives its nonce back when no later one was taken. */
+async function failTransaction(ctx: CoreContext, id: string, error: string, agentId: string | null): Promise<TransactionView> {
+  await ctx.db.transaction().execute(async (trx) => {
+    const tx = await trx.selectFrom('transactions').select(['wallet_id', 'nonce', 'status']).where('id', '=', id).executeTakeFirstOrThrow();
+    if (tx.status !== 'queued') return;
+    const wallet = await trx.selectFrom('wallets').select('next_nonce').where('id', '=', tx.wallet_id).forUpdate().executeTakeFirstOrThrow();
+    await trx.updateTable('transactions').set({ status: 'failed', error, updated_at: new Date() }).where('id', '=', id).execute();
+    if (BigInt(wallet.next_nonce) === BigInt(tx.nonce) + 1n) {
+      await trx.updateTable('wallets').set({ next_nonce: tx.nonce }).where('id', '=', tx.wallet_id).execute();
+    }
+  });
+  transactionsByStatus.inc({ status: 'failed' });
+  ctx.logger.warn({ transactionId: id, error }, 'transaction rejected by the node');
+  return loadView(ctx, id, agentId);
+}
+
+/** True for errors a caller may retry unchanged (outages), false for refusals. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof VaultPilotError && (err.code === 'RPC_UNAVAILABLE' || err.code === 'KEY_PROVIDER_UNAVAILABLE');
+}

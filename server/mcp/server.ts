@@ -1,0 +1,26 @@
+/**
+ * Builds the MCP server for one caller: an `McpServer` with every tool group registered for the
+ * caller's principal. Streamable HTTP builds one per request (stateless); HTTP+SSE one per
+ * session.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ToolSession } from './tool.ts';
+import { registerWalletTools } from './wallet-tools.ts';
+import { registerTransferTools } from './transfer-tools.ts';
+import { registerChainTools } from './chain-tools.ts';
+
+/** Server name and version announced in the MCP `initialize` result. */
+export const SERVER_INFO = { name: 'vaultpilot', version: '0.1.0' } as const;
+
+/** Creates an MCP server with all VaultPilot tools bound to `session`. */
+export function createMcpServer(session: ToolSession): McpServer {
+  const server = new McpServer(SERVER_INFO, {
+    capabilities: { tools: {} },
+    instructions:
+      'VaultPilot holds EVM wallets for agents. Create one with spin_up_wallet, check funds with query_balance, check a send with simulate_transfer, send with execute_transfer and follow it with get_transaction. Amounts are decimal ETH strings. Errors start with a stable CODE.',
+  });
+  registerWalletTools(server, session);
+  registerTransferTools(server, session);
+  registerChainTools(server, session);
+  return server;
+}
