@@ -79,8 +79,8 @@ const port = (name: string, fallback: number) =>
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === '') return fallback;
-      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an integer port from 1 to 65535 (got "${v}")` });
+      if (!/^\d+$/.test(v) || Number(v) > 65535) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an integer port from 0 to 65535, 0 meaning any free port (got "${v}")` });
         return z.NEVER;
       }
       return Number(v);

@@ -1,0 +1,102 @@
+/**
+ * `GET /api/openapi.json`: the OpenAPI 3.1 description of the REST API (public, so tools can read
+ * it before they have a key).
+ */
+import { Hono } from 'hono';
+
+const error = { $ref: '#/components/schemas/Error' };
+const errors = {
+  '400': { description: 'Invalid parameter (the message names it)', content: { 'application/json': { schema: error } } },
+  '401': { description: 'Missing or invalid credentials', content: { 'application/json': { schema: error } } },
+};
+const page = (name: string, item: string) => ({
+  type: 'object',
+  required: [name, 'next_cursor'],
+  properties: { [name]: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, next_cursor: { type: ['string', 'null'] } },
+});
+const q = (name: string, description: string, schema: Record<string, unknown> = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema });
+const paging = [q('limit', 'Page size, 1-200 (default 50)', { type: 'integer', minimum: 1, maximum: 200 }), q('cursor', 'next_cursor of the previous page')];
+const str = { type: 'string' };
+const nstr = { type: ['string', 'null'] };
+
+/** The OpenAPI document. */
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: { title: 'VaultPilot REST API', version: '0.1.0', description: 'Operator API. Amounts are decimal ETH strings plus integer wei strings.' },
+  security: [{ bearer: [] }, { session: [] }],
+  paths: {
+    '/api/session': {
+      post: {
+        summary: 'Sign in (admin UI): sets the session cookie',
+        security: [],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['api_key'], properties: { api_key: str } } } } },
+        responses: { '200': { description: 'Signed in', content: { 'application/json': { schema: { $ref: '#/components/schemas/Session' } } } }, ...errors },
+      },
+      get: { summary: 'The signed-in principal', responses: { '200': { description: 'Principal', content: { 'application/json': { schema: { $ref: '#/components/schemas/Session' } } } }, ...errors } },
+      delete: { summary: 'Sign out', responses: { '204': { description: 'Signed out' }, ...errors } },
+    },
+    '/api/wallets': {
+      get: { summary: 'List wallets, newest first', parameters: paging, responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('wallets', 'Wallet') } } }, ...errors } },
+    },
+    '/api/wallets/{id}': {
+      get: {
+        summary: 'One wallet with its on-chain balance',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: str }],
+        responses: {
+          '200': { description: 'The wallet', content: { 'application/json': { schema: { type: 'object', properties: { wallet: { $ref: '#/components/schemas/WalletWithBalance' } } } } } },
+          '404': { description: 'WALLET_NOT_FOUND', content: { 'application/json': { schema: error } } },
+          ...errors,
+        },
+      },
+    },
+    '/api/transactions': {
+      get: {
+        summary: 'List transactions, newest first',
+        parameters: [...paging, q('wallet_id', 'Only this wallet'), q('status', 'Only this status', { enum: ['queued', 'broadcast', 'mined', 'confirmed', 'reverted', 'failed', 'replaced', 'cancelled'] })],
+        responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('transactions', 'Transaction') } } }, ...errors },
+      },
+    },
+    '/api/events': {
+      get: {
+        summary: 'The audit log, newest first',
+        parameters: [...paging, q('wallet_id', 'Only this wallet'), q('agent_id', 'Only this agent'), q('action', 'Tool name or "METHOD /route"'), q('status', 'ok, error or refused', { enum: ['ok', 'error', 'refused'] }), q('kind', 'tool_call, api_write or auth', { enum: ['tool_call', 'api_write', 'auth'] })],
+        responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('events', 'Event') } } }, ...errors },
+      },
+    },
+  },
+  components: {
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', description: 'API key' },
+      session: { type: 'apiKey', in: 'cookie', name: 'vp_session' },
+    },
+    schemas: {
+      Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: str, message: str, details: {} } } } },
+      Session: { type: 'object', properties: { principal: { type: 'object', properties: { key_id: str, name: str, role: str, tenant_id: str } } } },
+      Wallet: { type: 'object', properties: { id: str, agent_id: str, address: str, chain_id: { type: 'integer' }, key_provider: str, created_at: { type: 'string', format: 'date-time' } } },
+      WalletWithBalance: { allOf: [{ $ref: '#/components/schemas/Wallet' }, { type: 'object', properties: { balance_wei: str, balance_eth: str, nonce: { type: 'integer', description: 'Next nonce VaultPilot will use' } } }] },
+      Transaction: {
+        type: 'object',
+        properties: {
+          id: str, wallet_id: str, agent_id: nstr, chain_id: { type: 'integer' }, nonce: { type: 'integer' }, from_address: str, to_address: str,
+          value_wei: str, value_eth: str, status: str, tx_hash: str, block_number: { type: ['integer', 'null'] }, gas_limit: str, gas_used: nstr,
+          max_fee_per_gas_gwei: str, max_priority_fee_per_gas_gwei: str, effective_gas_price_gwei: nstr, fee_wei: nstr, error: nstr, source: str,
+          created_at: str, updated_at: str,
+        },
+      },
+      Event: {
+        type: 'object',
+        properties: {
+          id: str, occurred_at: str, kind: str, action: str, principal: nstr, agent_id: nstr, wallet_id: nstr, status: str, error_code: nstr,
+          duration_ms: { type: ['integer', 'null'] }, request: {}, response: {},
+        },
+      },
+    },
+  },
+} as const;
+
+/** Serves {@link OPENAPI}. */
+export function openApiRoutes(): Hono {
+  const routes = new Hono();
+  routes.get('/', (c) => c.json(OPENAPI));
+  return routes;
+}

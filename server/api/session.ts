@@ -1,0 +1,56 @@
+/**
+ * Admin UI sessions: `POST /api/session {"api_key"}` signs in and sets the HttpOnly,
+ * SameSite=Strict session cookie; `GET` returns the signed-in principal; `DELETE` signs out.
+ * Sign-in and sign-out are audited; the key is never stored or logged.
+ */
+import { Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { CoreContext } from '../../core/context.ts';
+import { SESSION_TTL_MS, authenticateApiKey, createSession, deleteSession, type Principal } from '../../core/auth/api-keys.ts';
+import { recordAudit } from '../../core/audit/log.ts';
+import { AuthError, ValidationError } from '../../core/errors.ts';
+import type { AppEnv } from '../env.ts';
+import { SESSION_COOKIE, clientIp, requireAuth } from '../auth.ts';
+
+function principalBody(p: Principal) {
+  return { principal: { key_id: p.keyPrefix, name: p.name, role: p.role, tenant_id: p.tenantId } };
+}
+
+/** Session routes, mounted under `/api/session`. */
+export function sessionRoutes(core: CoreContext): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.post('/', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as { api_key?: unknown } | null;
+    if (!body || typeof body.api_key !== 'string' || body.api_key === '') {
+      throw new ValidationError('api_key', 'send a JSON body {"api_key": "<your key>"}');
+    }
+    const principal = await authenticateApiKey(core.db, body.api_key);
+    if (!principal) {
+      await recordAudit(core.db, { tenantId: null, kind: 'auth', action: 'POST /api/session', principal: null, status: 'refused', errorCode: 'UNAUTHENTICATED', requestId: c.get('requestId'), ip: clientIp(c) });
+      throw new AuthError('that API key is not valid (unknown, revoked or expired)');
+    }
+    const token = await createSession(core.db, principal);
+    setCookie(c, SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: '/',
+      secure: new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https',
+      maxAge: Math.floor(SESSION_TTL_MS / 1000),
+    });
+    await recordAudit(core.db, { tenantId: principal.tenantId, kind: 'api_write', action: 'POST /api/session', principal: principal.keyPrefix, status: 'ok', requestId: c.get('requestId'), ip: clientIp(c) });
+    return c.json(principalBody(principal));
+  });
+
+  routes.get('/', requireAuth(core, { allowSession: true }), (c) => c.json(principalBody(c.get('principal'))));
+
+  routes.delete('/', requireAuth(core, { allowSession: true }), async (c) => {
+    const token = getCookie(c, SESSION_COOKIE);
+    if (token) await deleteSession(core.db, token);
+    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    const p = c.get('principal');
+    await recordAudit(core.db, { tenantId: p.tenantId, kind: 'api_write', action: 'DELETE /api/session', principal: p.keyPrefix, status: 'ok', requestId: c.get('requestId'), ip: clientIp(c) });
+    return c.body(null, 204);
+  });
+  return routes;
+}

@@ -1,0 +1,60 @@
+/**
+ * Builds the Hono app: request ids and access logs, then every route group mounted in one place.
+ */
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import type { CoreContext } from '../core/context.ts';
+import type { AppEnv } from './env.ts';
+import { requireAuth } from './auth.ts';
+import { healthRoutes } from './health.ts';
+import { mcpRoutes } from './mcp/transports.ts';
+import { errorResponse } from './api/errors.ts';
+import { sessionRoutes } from './api/session.ts';
+import { walletRoutes } from './api/wallets.ts';
+import { transactionRoutes } from './api/transactions.ts';
+import { eventRoutes } from './api/events.ts';
+import { openApiRoutes } from './api/openapi.ts';
+import { adminRoutes } from './admin.ts';
+
+/** The app and what a graceful shutdown must close (open SSE sessions). */
+export interface BuiltApp {
+  app: Hono<AppEnv>;
+  closeSessions: () => Promise<void>;
+}
+
+/** Builds the HTTP app over an opened core. */
+export function buildApp(core: CoreContext): BuiltApp {
+  const app = new Hono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    const started = performance.now();
+    await next();
+    c.header('X-Request-Id', requestId);
+    if (c.req.path !== '/healthz' && c.req.path !== '/metrics') {
+      core.logger.info({ requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    }
+  });
+
+  app.route('/', healthRoutes(core));
+  const mcp = mcpRoutes(core);
+  app.route('/', mcp.routes);
+
+  const api = new Hono<AppEnv>();
+  api.route('/session', sessionRoutes(core));
+  api.route('/openapi.json', openApiRoutes());
+  api.use('*', requireAuth(core, { allowSession: true }));
+  api.route('/wallets', walletRoutes(core));
+  api.route('/transactions', transactionRoutes(core));
+  api.route('/events', eventRoutes(core));
+  app.route('/api', api);
+
+  app.route('/admin', adminRoutes());
+  app.get('/', (c) => c.redirect('/admin/'));
+
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, details: null } }, 404));
+  app.onError((err, c) => errorResponse(c, err, core.logger));
+  return { app, closeSessions: mcp.closeSessions };
+}
