@@ -32,7 +32,8 @@ export function buildApp(core: CoreContext): BuiltApp {
     c.set('requestId', requestId);
     const started = performance.now();
     await next();
-    c.header('X-Request-Id', requestId);
+    // Responses written straight to the socket (HTTP+SSE) have no headers left to set.
+    if (!c.res.headers.has('x-hono-already-sent')) c.header('X-Request-Id', requestId);
     if (c.req.path !== '/healthz' && c.req.path !== '/metrics') {
       core.logger.info({ requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
     }
