@@ -19,12 +19,14 @@ const files = globSync('{core,server,worker,keyproviders,scripts,test}/**/*.test
   .sort();
 
 let pg: EmbeddedPostgres | undefined;
+let dataDir: string | undefined;
 let anvil: EmbeddedAnvil | undefined;
 const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test' };
 let code = 1;
 try {
   if (!process.env.DATABASE_URL) {
-    const dataDir = path.join(root, '.data', 'test');
+    // One cluster per run, removed afterwards, so concurrent runs never share a data dir.
+    dataDir = path.join(root, '.data', `test-${process.pid}`);
     rmSync(dataDir, { recursive: true, force: true });
     pg = await startEmbeddedPostgres(dataDir, 'postgres');
     env.TEST_DATABASE_URL = pg.url;
@@ -47,5 +49,6 @@ try {
 } finally {
   await anvil?.stop();
   await pg?.stop().catch(() => undefined);
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }
 process.exit(code);
