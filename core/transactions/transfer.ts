@@ -1,8 +1,9 @@
 /**
  * Native ETH transfers: simulate, then execute as "a row before a transaction".
  *
- * Execution: chain reads (balance, EIP-1559 fees, gas) happen first; then one database
- * transaction locks the wallet row (`SELECT … FOR UPDATE`), takes `next_nonce`, checks funds
+ * Execution: chain reads (balance, pending nonce, EIP-1559 fees, gas) happen first; then one
+ * database transaction locks the wallet row (`SELECT … FOR UPDATE`), takes the nonce (the larger
+ * of `next_nonce` and the chain's pending count), checks funds
  * against the chain balance minus what this wallet's unmined transactions may still spend,
  * signs, stores the signed raw transaction as `queued`, advances the nonce and enqueues the
  * `tx-monitor` job, and commits. Only then is the raw transaction broadcast. Concurrent calls
@@ -15,7 +16,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { Principal } from '../auth/api-keys.ts';
 import type { WalletRow } from '../db/types.ts';
-import { PolicyError, UpstreamError, ValidationError, VaultPilotError } from '../errors.ts';
+import { PolicyError, UpstreamError, ValidationError } from '../errors.ts';
 import { ethAmount, formatEth, formatGwei, parseAddress, parseEthAmount, type EthAmount } from '../money.ts';
 import { transactionsByStatus } from '../metrics.ts';
 import { enqueueTxMonitor } from '../jobs/queue.ts';
@@ -185,7 +186,10 @@ export async function executeTransfer(
   const { wallet, to, valueWei } = await prepare(ctx, principal, input);
   checkConfirmation(ctx, valueWei, input.confirmation_code);
 
-  const balance = await ctx.chain.getBalance(wallet.address);
+  const [balance, chainNonce] = await Promise.all([
+    ctx.chain.getBalance(wallet.address),
+    ctx.chain.getTransactionCount(wallet.address, 'pending'),
+  ]);
   if (balance < valueWei) {
     throw new PolicyError('INSUFFICIENT_FUNDS', `the wallet holds ${formatEth(balance)} ETH, less than amount_eth ${formatEth(valueWei)}`, {
       balance_eth: formatEth(balance),
@@ -201,7 +205,9 @@ export async function executeTransfer(
       .where('id', '=', wallet.id)
       .forUpdate()
       .executeTakeFirstOrThrow();
-    const nonce = Number(locked.next_nonce);
+    // The chain's count wins when it is ahead (the key also signed elsewhere, e.g. after an
+    // export); ours wins otherwise (our own sends may not have reached the node's pool yet).
+    const nonce = Math.max(Number(locked.next_nonce), chainNonce);
     const reserved = await reservedByPending(ctx, wallet.id, trx);
     const needed = valueWei + gasLimit * fees.maxFeePerGas;
     if (balance - reserved < needed) {
@@ -304,9 +310,4 @@ async function failTransaction(ctx: CoreContext, id: string, error: string, agen
   transactionsByStatus.inc({ status: 'failed' });
   ctx.logger.warn({ transactionId: id, error }, 'transaction rejected by the node');
   return loadView(ctx, id, agentId);
-}
-
-/** True for errors a caller may retry unchanged (outages), false for refusals. */
-export function isRetryable(err: unknown): boolean {
-  return err instanceof VaultPilotError && (err.code === 'RPC_UNAVAILABLE' || err.code === 'KEY_PROVIDER_UNAVAILABLE');
 }

@@ -4,7 +4,7 @@
  * call.
  */
 import { randomBytes } from 'node:crypto';
-import { SigningKey, Wallet, computeAddress, getBytes, hexlify } from 'ethers';
+import { SigningKey, Wallet, computeAddress, hexlify } from 'ethers';
 import { KeyProviderError, type WrapContext } from '../../keyproviders/index.ts';
 import type { CoreContext } from '../context.ts';
 import type { Principal } from '../auth/api-keys.ts';
@@ -179,7 +179,7 @@ export async function withSigner<T>(ctx: CoreContext, row: WalletRow, fn: (signe
     }
     return await fn(signer);
   } finally {
-    getBytes(key).fill(0);
+    // ethers keeps its own copy as a string, which JS cannot wipe; the bytes we hold we can.
     key.fill(0);
   }
 }

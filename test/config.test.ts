@@ -1,0 +1,86 @@
+/**
+ * Configuration: every bad variable is reported at once by name, and the processes refuse to
+ * start on bad values and, in production, on laptop-only defaults.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { loadConfig } from '../core/config.ts';
+import { ConfigError } from '../core/errors.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  test('defaults', () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 8080);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.maxTxWei, 10n ** 17n);
+    assert.equal(c.databaseUrl, undefined);
+    assert.deepEqual(c.rpcUrls, []);
+  });
+
+  test('AgentVault names are accepted', () => {
+    const key = 'dGVzdC1mZXJuZXQta2V5LTAwMDAwMDAwMDAwMDAwMDA=';
+    const c = loadConfig({ WEB3_RPC_URL: 'http://127.0.0.1:8545', ENCRYPT_KEY: key, AGENTVAULT_MAX_TX_ETH: '0.5', AGENTVAULT_TX_CONFIRM_CODE: 'abc' });
+    assert.deepEqual(c.rpcUrls, ['http://127.0.0.1:8545']);
+    assert.deepEqual(c.fernetKeys, [key]);
+    assert.equal(c.maxTxWei, 5n * 10n ** 17n);
+    assert.equal(c.txConfirmCode, 'abc');
+  });
+
+  test('every bad value is reported at once, by name', () => {
+    const p = problems({ PORT: 'eighty', FERNET_KEY: 'short', MAX_TX_ETH: '-1', RPC_URLS: 'ftp://x', LOG_LEVEL: 'loud' });
+    const text = p.join('\n');
+    for (const name of ['PORT', 'MAX_TX_ETH', 'LOG_LEVEL']) assert.match(text, new RegExp(name));
+    assert.ok(p.length >= 3);
+    assert.match(problems({ PORT: '70000' }).join(), /PORT must be an integer port/);
+    assert.match(problems({ FERNET_KEY: 'not-a-key' }).join(), /FERNET_KEY must be a Fernet key/);
+    assert.match(problems({ RPC_URLS: 'ftp://x' }).join(), /RPC_URLS/);
+  });
+
+  test('production refuses laptop-only defaults, listing each', () => {
+    const text = problems({ NODE_ENV: 'production' }).join('\n');
+    for (const name of ['DATABASE_URL', 'RPC_URLS', 'FERNET_KEY']) assert.match(text, new RegExp(name));
+    const weak = problems({ NODE_ENV: 'production', ADMIN_API_KEY: 'change-me-please-change-me-please' }).join();
+    assert.match(weak, /ADMIN_API_KEY/);
+  });
+
+  test('secrets are not echoed in errors', () => {
+    const text = problems({ FERNET_KEY: 'my-secret-value-not-a-key', ADMIN_API_KEY: 'tooshort' }).join();
+    assert.doesNotMatch(text, /my-secret-value/);
+    assert.doesNotMatch(text, /tooshort/);
+  });
+});
+
+describe('processes refuse to start on bad configuration', () => {
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['invalid PORT', { PORT: 'abc' }, /PORT/],
+    ['malformed FERNET_KEY', { FERNET_KEY: 'definitely-not-fernet' }, /FERNET_KEY/],
+    ['production with defaults', { NODE_ENV: 'production' }, /DATABASE_URL[\s\S]*RPC_URLS[\s\S]*FERNET_KEY/],
+  ];
+  for (const entry of ['server/main.ts', 'worker/main.ts', 'scripts/start.ts']) {
+    for (const [name, env, expected] of cases) {
+      test(`${entry}: ${name}`, () => {
+        const r = spawnSync(process.execPath, [path.join(root, entry)], {
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: path.join(root, '.data', 'config-test'), ...env },
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stderr, expected);
+      });
+    }
+  }
+});
