@@ -55,6 +55,12 @@ describe('authentication', () => {
     }
     assert.ok(!JSON.stringify(events).includes(wrongKey), 'the presented key is never stored');
     assert.ok(events.some((e) => e.principal === 'vp_deadbeef'), 'a key in our format is named by its visible id');
+
+    // Owners see the refusals (which belong to no tenant) in the event log.
+    const listed = await fetch(`${stack.url}/api/events?kind=auth`, { headers: { authorization: `Bearer ${stack.adminKey}` } });
+    const body = (await listed.json()) as { events: Array<{ status: string; action: string }> };
+    assert.equal(body.events.length, attempts.length);
+    assert.ok(body.events.every((e) => e.status === 'refused'));
   });
 
   test('health and metrics need no key; the API does, and the right key works', async () => {

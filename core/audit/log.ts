@@ -90,6 +90,8 @@ export interface AuditQuery {
   kind?: 'tool_call' | 'api_write' | 'auth';
   cursor?: string;
   limit: number;
+  /** Also return rows without a tenant (refused authentication attempts). */
+  includeUnscoped?: boolean;
 }
 
 /** An audit row as REST returns it. */
@@ -130,7 +132,11 @@ function view(row: AuditEventRow): AuditEventView {
  * @returns the page and `next_cursor` (null on the last page).
  */
 export async function listAuditEvents(db: Db, tenantId: string, q: AuditQuery): Promise<{ events: AuditEventView[]; next_cursor: string | null }> {
-  let query = db.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId);
+  // Refused credentials belong to no tenant; owners and admins see them beside their own rows.
+  let query = db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where((eb) => (q.includeUnscoped ? eb.or([eb('tenant_id', '=', tenantId), eb('tenant_id', 'is', null)]) : eb('tenant_id', '=', tenantId)));
   if (q.walletId) query = query.where('wallet_id', '=', q.walletId);
   if (q.agentId) query = query.where('agent_id', '=', q.agentId);
   if (q.action) query = query.where('action', '=', q.action);

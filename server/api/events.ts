@@ -26,6 +26,7 @@ export function eventRoutes(core: CoreContext): Hono<AppEnv> {
     return c.json(
       await listAuditEvents(core.db, c.get('principal').tenantId, {
         limit,
+        includeUnscoped: ['owner', 'admin'].includes(c.get('principal').role),
         ...(cursor ? { cursor } : {}),
         ...(wallet_id ? { walletId: wallet_id } : {}),
         ...(agent_id ? { agentId: agent_id } : {}),
