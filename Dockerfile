@@ -11,10 +11,13 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 # --- deps: production dependencies only -----------------------------------------------------------
 # devDependencies (embedded-postgres, anvil, typescript, the `node` package, test tools) stay out.
 # --ignore-scripts: no production dependency needs an install script, and none gets to run one.
+# `npm install` with the lockfile rather than `npm ci`: the lockfile cannot list anvil's binary
+# packages for other platforms (the registry we install from lacks them), which `npm ci` refuses;
+# `npm install` still installs exactly the locked versions.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 # --- runtime ----------------------------------------------------------------------------------------

@@ -6,24 +6,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { ANVIL_DEV_KEYS, loadConfig } from '../core/config.ts';
-import { ConfigError } from '../core/errors.ts';
+import { ANVIL_DEV_KEYS } from '../core/config.ts';
+import { loadConfigOrExit } from '../core/process.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded/postgres.ts';
 import { startAnvil, type EmbeddedAnvil } from './embedded/anvil.ts';
 
 const say = (line: string) => process.stdout.write(`[vaultpilot] ${line}\n`);
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`vaultpilot: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit('start');
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: config.dataDir };
   let pg: EmbeddedPostgres | undefined;
   let anvil: EmbeddedAnvil | undefined;

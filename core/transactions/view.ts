@@ -6,7 +6,7 @@ import type { Principal } from '../auth/api-keys.ts';
 import type { TransactionRow, TxStatus } from '../db/types.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { formatEth, formatGwei } from '../money.ts';
-import { decodeCursor, encodeCursor } from '../wallets/service.ts';
+import { olderThan, toPage } from '../db/pagination.ts';
 
 /** A transaction as tools and REST return it. Wei amounts are integer strings. */
 export interface TransactionView {
@@ -106,15 +106,8 @@ export async function listTransactions(ctx: CoreContext, principal: Principal, q
   let query = baseQuery(ctx, principal.tenantId);
   if (q.walletId) query = query.where('t.wallet_id', '=', q.walletId);
   if (q.status) query = query.where('t.status', '=', q.status);
-  if (q.cursor) {
-    const [at, id] = decodeCursor(q.cursor);
-    query = query.where((eb) => eb.or([eb('t.created_at', '<', new Date(at)), eb.and([eb('t.created_at', '=', new Date(at)), eb('t.id', '<', id)])]));
-  }
+  if (q.cursor) query = query.where(olderThan('t.created_at', 't.id', q.cursor));
   const rows = await query.orderBy('t.created_at', 'desc').orderBy('t.id', 'desc').limit(q.limit + 1).execute();
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return {
-    transactions: page.map(transactionView),
-    next_cursor: rows.length > q.limit && last ? encodeCursor(last.created_at, last.id) : null,
-  };
+  const { page, next_cursor } = toPage(rows, q.limit);
+  return { transactions: page.map(transactionView), next_cursor };
 }

@@ -11,6 +11,7 @@ import type { Principal } from '../auth/api-keys.ts';
 import type { WalletRow } from '../db/types.ts';
 import { NotFoundError, UpstreamError, ValidationError } from '../errors.ts';
 import { ethAmount, type EthAmount } from '../money.ts';
+import { olderThan, toPage } from '../db/pagination.ts';
 
 const AGENT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
@@ -144,17 +145,10 @@ export async function getWalletById(ctx: CoreContext, principal: Principal, id: 
  */
 export async function listWallets(ctx: CoreContext, principal: Principal, opts: { limit: number; cursor?: string }): Promise<{ wallets: WalletView[]; next_cursor: string | null }> {
   let q = ctx.db.selectFrom('wallets').selectAll().where('tenant_id', '=', principal.tenantId);
-  if (opts.cursor) {
-    const [at, id] = decodeCursor(opts.cursor);
-    q = q.where((eb) => eb.or([eb('created_at', '<', new Date(at)), eb.and([eb('created_at', '=', new Date(at)), eb('id', '<', id)])]));
-  }
+  if (opts.cursor) q = q.where(olderThan('created_at', 'id', opts.cursor));
   const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit + 1).execute();
-  const page = rows.slice(0, opts.limit);
-  const last = page[page.length - 1];
-  return {
-    wallets: page.map(walletView),
-    next_cursor: rows.length > opts.limit && last ? encodeCursor(last.created_at, last.id) : null,
-  };
+  const { page, next_cursor } = toPage(rows, opts.limit);
+  return { wallets: page.map(walletView), next_cursor };
 }
 
 /** Balance of a wallet in wei and ETH, read from the chain. */
@@ -182,25 +176,4 @@ export async function withSigner<T>(ctx: CoreContext, row: WalletRow, fn: (signe
     // ethers keeps its own copy as a string, which JS cannot wipe; the bytes we hold we can.
     key.fill(0);
   }
-}
-
-/** Encodes a `(created_at, id)` keyset cursor. */
-export function encodeCursor(at: Date, id: string): string {
-  return Buffer.from(JSON.stringify([at.toISOString(), id])).toString('base64url');
-}
-
-/**
- * Decodes a cursor made by {@link encodeCursor}.
- * @throws {ValidationError} `cursor` when malformed.
- */
-export function decodeCursor(cursor: string): [string, string] {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0])) && /^[0-9a-f-]{36}$/i.test(v[1])) {
-      return [v[0], v[1]];
-    }
-  } catch {
-    // fall through
-  }
-  throw new ValidationError('cursor', 'is not a cursor returned by this API');
 }
