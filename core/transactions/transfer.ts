@@ -161,12 +161,6 @@ async function reservedByPending(ctx: CoreContext, walletId: string, db = ctx.db
 /** Where a transfer came from, recorded on the row (`mcp`, `api`, `worker`). */
 export type TransferSource = 'mcp' | 'api' | 'worker';
 
-/** Test hooks; production code never sets them. */
-export interface TransferHooks {
-  /** Called after commit, before broadcast. */
-  afterCommit?: (tx: TransactionView) => Promise<void>;
-}
-
 /**
  * Executes a transfer (see the module comment for the sequence and guarantees).
  *
@@ -181,7 +175,6 @@ export async function executeTransfer(
   principal: Principal,
   input: TransferInput,
   source: TransferSource,
-  hooks: TransferHooks = {},
 ): Promise<TransactionView> {
   const { wallet, to, valueWei } = await prepare(ctx, principal, input);
   checkConfirmation(ctx, valueWei, input.confirmation_code);
@@ -257,8 +250,6 @@ export async function executeTransfer(
     return inserted;
   });
   transactionsByStatus.inc({ status: 'queued' });
-  const queued = transactionView({ ...row, agent_id: wallet.agent_id });
-  if (hooks.afterCommit) await hooks.afterCommit(queued);
   return broadcastRecorded(ctx, row.id, row.raw_tx, wallet.agent_id);
 }
 

@@ -23,7 +23,7 @@ interface SseSession {
   keyId: string;
 }
 
-/** Routes for `/mcp`, `/sse` and `/messages`; `sseSessions` is exposed for graceful shutdown. */
+/** Routes for `/mcp`, `/sse` and `/messages`, and `closeSessions` for a graceful shutdown. */
 export function mcpRoutes(core: CoreContext): { routes: Hono<AppEnv>; closeSessions: () => Promise<void> } {
   const routes = new Hono<AppEnv>();
   const sseSessions = new Map<string, SseSession>();
