@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import {
+  StatusFilter,
   ErrorBox,
   EVENT_STATUSES,
   FilterChip,
@@ -83,17 +84,7 @@ export function EventsView({ params, setParams }) {
         </datalist>
         <button type="submit" class="btn btn-small" data-testid="action-filter-apply">Apply</button>
       </form>
-      <label class="field-inline">
-        <span>Status</span>
-        <select
-          value=${status}
-          onChange=${(e) => setParams({ ...params, status: e.currentTarget.value })}
-          data-testid="status-filter"
-        >
-          <option value="">All</option>
-          ${EVENT_STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
-        </select>
-      </label>
+      <${StatusFilter} value=${status} statuses=${EVENT_STATUSES} onChange=${(v) => setParams({ ...params, status: v })} />
       ${action &&
       html`<${FilterChip} label="Action" value=${action} onClear=${() => setParams({ ...params, action: '' })} />`}
       ${walletId &&

@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import {
+  StatusFilter,
   ChainLabel,
   ErrorBox,
   FilterChip,
@@ -45,17 +46,7 @@ export function TransactionsView({ params, setParams }) {
       </div>
     </header>
     <div class="filters">
-      <label class="field-inline">
-        <span>Status</span>
-        <select
-          value=${status}
-          onChange=${(e) => setParams({ ...params, status: e.currentTarget.value })}
-          data-testid="status-filter"
-        >
-          <option value="">All</option>
-          ${TRANSACTION_STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
-        </select>
-      </label>
+      <${StatusFilter} value=${status} statuses=${TRANSACTION_STATUSES} onChange=${(v) => setParams({ ...params, status: v })} />
       ${walletId &&
       html`<${FilterChip} label="Wallet" value=${walletId} onClear=${() => setParams({ ...params, wallet_id: '' })} />`}
     </div>

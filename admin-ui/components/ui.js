@@ -234,6 +234,17 @@ export function LoadMore({ list, noun }) {
 }
 
 /** A removable chip for a filter set from elsewhere (e.g. a wallet picked on the Wallets page). */
+/** Status filter: a labelled select of `statuses`, "" meaning all. */
+export function StatusFilter({ value, statuses, onChange }) {
+  return html`<label class="field-inline">
+    <span>Status</span>
+    <select value=${value} onChange=${(e) => onChange(e.currentTarget.value)} data-testid="status-filter">
+      <option value="">All</option>
+      ${statuses.map((s) => html`<option value=${s}>${s}</option>`)}
+    </select>
+  </label>`;
+}
+
 export function FilterChip({ label, value, onClear }) {
   return html`<span class="chip" title=${value}>
     <span class="chip-label">${label}</span>
