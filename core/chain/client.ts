@@ -6,7 +6,7 @@
  * unreachable; node errors (reverts, "nonce too low", …) are answers, not outages, and are
  * returned as they are.
  */
-import { FetchRequest, JsonRpcProvider, Network, type FeeData, type TransactionReceipt } from 'ethers';
+import { FetchRequest, JsonRpcProvider, Network, type TransactionReceipt } from 'ethers';
 import { UpstreamError } from '../errors.ts';
 import { rpcDuration } from '../metrics.ts';
 
@@ -121,16 +121,26 @@ export class ChainClient {
   }
 
   /**
-   * EIP-1559 fees: `maxPriorityFeePerGas` from the node, `maxFeePerGas` = 2 × base fee + tip
-   * (ethers' `getFeeData`, which leaves headroom for six full blocks of base-fee growth).
-   * @throws {UpstreamError} `RPC_UNAVAILABLE`; an Error when the chain has no EIP-1559 base fee.
+   * EIP-1559 fees: the tip from `eth_maxPriorityFeePerGas` (1 gwei when the node lacks it, as
+   * ethers does), and `maxFeePerGas` = 2 × the latest block's base fee + tip, which leaves
+   * headroom for six full blocks of base-fee growth (ethers' `getFeeData` formula, without its
+   * unused `eth_gasPrice` request).
+   * @throws {UpstreamError} `RPC_UNAVAILABLE`, also when the chain has no EIP-1559 base fee.
    */
   async getFees(): Promise<Eip1559Fees> {
-    const fee: FeeData = await this.call('eth_feeHistory', (p) => p.getFeeData());
-    if (fee.maxFeePerGas === null || fee.maxPriorityFeePerGas === null) {
+    const [block, tipHex] = await Promise.all([
+      this.call('eth_getBlockByNumber', (p) => p.getBlock('latest')),
+      this.call('eth_maxPriorityFeePerGas', (p) => p.send('eth_maxPriorityFeePerGas', []) as Promise<string>).catch((err: unknown) => {
+        if (err instanceof UpstreamError) throw err;
+        return null;
+      }),
+    ]);
+    const baseFee = block?.baseFeePerGas ?? null;
+    if (baseFee === null) {
       throw new UpstreamError('RPC_UNAVAILABLE', 'the chain reports no EIP-1559 base fee (pre-London chains are not supported)');
     }
-    return { maxFeePerGas: fee.maxFeePerGas, maxPriorityFeePerGas: fee.maxPriorityFeePerGas };
+    const maxPriorityFeePerGas = tipHex === null ? 1_000_000_000n : BigInt(tipHex);
+    return { maxFeePerGas: baseFee * 2n + maxPriorityFeePerGas, maxPriorityFeePerGas };
   }
 
   /** Gas estimate for a call (`eth_estimateGas`). Node errors (reverts) are thrown as they come. */

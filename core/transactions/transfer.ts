@@ -179,9 +179,13 @@ export async function executeTransfer(
   const { wallet, to, valueWei } = await prepare(ctx, principal, input);
   checkConfirmation(ctx, valueWei, input.confirmation_code);
 
-  const [balance, chainNonce] = await Promise.all([
+  // One round of chain reads; a gas estimate that failed only because funds are short must not
+  // hide the clearer INSUFFICIENT_FUNDS, so its error is held until the balance is checked.
+  const [balance, chainNonce, fees, gas] = await Promise.all([
     ctx.chain.getBalance(wallet.address),
     ctx.chain.getTransactionCount(wallet.address, 'pending'),
+    ctx.chain.getFees(),
+    transferGas(ctx, wallet.address, to, valueWei).catch((err: unknown) => ({ err })),
   ]);
   if (balance < valueWei) {
     throw new PolicyError('INSUFFICIENT_FUNDS', `the wallet holds ${formatEth(balance)} ETH, less than amount_eth ${formatEth(valueWei)}`, {
@@ -189,7 +193,8 @@ export async function executeTransfer(
       amount_eth: formatEth(valueWei),
     });
   }
-  const [fees, gasLimit] = await Promise.all([ctx.chain.getFees(), transferGas(ctx, wallet.address, to, valueWei)]);
+  if (typeof gas !== 'bigint') throw gas.err;
+  const gasLimit = gas;
 
   const row = await ctx.db.transaction().execute(async (trx) => {
     const locked = await trx
@@ -278,8 +283,9 @@ export async function broadcastRecorded(ctx: CoreContext, id: string, raw: strin
     .where('status', '=', 'queued')
     .returningAll()
     .executeTakeFirst();
-  if (updated) transactionsByStatus.inc({ status: 'broadcast' });
-  return loadView(ctx, id, agentId);
+  if (!updated) return loadView(ctx, id, agentId); // the monitor got there first
+  transactionsByStatus.inc({ status: 'broadcast' });
+  return transactionView({ ...updated, agent_id: agentId });
 }
 
 async function loadView(ctx: CoreContext, id: string, agentId: string | null): Promise<TransactionView> {
