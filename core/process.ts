@@ -31,7 +31,10 @@ export function exitOnStartError(name: string, err: unknown, logger?: Logger): n
   process.exit(1);
 }
 
-/** Calls `close` once on the first SIGINT or SIGTERM, then exits with code 0. */
+/**
+ * Calls `close` once on the first SIGINT or SIGTERM, or when the `npm start` launcher that spawned
+ * this process with an IPC channel goes away, then exits with code 0.
+ */
 export function closeOnSignals(logger: Logger, close: () => Promise<void>): void {
   let stopping = false;
   const stop = async (signal: string) => {
@@ -43,4 +46,5 @@ export function closeOnSignals(logger: Logger, close: () => Promise<void>): void
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  if (process.connected) process.on('disconnect', () => void stop('launcher gone'));
 }
