@@ -30,7 +30,7 @@ export async function snapshotMetrics(): Promise<MetricsSnapshot> {
       const label = String(prefix === 'tool' ? v.labels.tool : v.labels.method);
       const key = `${prefix}:${label}`;
       const entry = out.get(key) ?? { sum: 0, count: 0 };
-      entry[kind] += Number(v.value);
+      entry[kind] += v.value; // seconds or a count from a histogram, not money
       out.set(key, entry);
     }
   }
