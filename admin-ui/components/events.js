@@ -4,6 +4,8 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import {
   StatusFilter,
+  expandableRow,
+  useOpenRows,
   ErrorBox,
   EVENT_STATUSES,
   FilterChip,
@@ -37,13 +39,7 @@ export function EventsView({ params, setParams }) {
   // The action box applies on Enter / Apply, not per keystroke.
   const [actionDraft, setActionDraft] = useState(action);
   useEffect(() => setActionDraft(action), [action]);
-  const [open, setOpen] = useState(() => new Set());
-  const toggle = (id) =>
-    setOpen((s) => {
-      const n = new Set(s);
-      n.has(id) ? n.delete(id) : n.add(id);
-      return n;
-    });
+  const [isOpen, toggle] = useOpenRows();
 
   // Suggest actions already seen, so operators needn't remember tool names.
   const seenActions = useMemo(
@@ -108,7 +104,7 @@ export function EventsView({ params, setParams }) {
             </tr>
           </thead>
           <tbody>
-            ${list.items.map((ev) => html`<${EventRow} key=${ev.id} ev=${ev} open=${open.has(ev.id)} onToggle=${() => toggle(ev.id)} />`)}
+            ${list.items.map((ev) => html`<${EventRow} key=${ev.id} ev=${ev} open=${isOpen(ev.id)} onToggle=${() => toggle(ev.id)} />`)}
           </tbody>
         </table>
       </div>
@@ -121,25 +117,12 @@ export function EventsView({ params, setParams }) {
 }
 
 function EventRow({ ev, open, onToggle }) {
-  const onKey = (e) => {
-    if (e.target === e.currentTarget && (e.key === 'Enter' || e.key === ' ')) {
-      e.preventDefault();
-      onToggle();
-    }
-  };
   return html`
     <tr
-      class=${open ? 'row-open' : ''}
+      ...${expandableRow(open, onToggle)}
       data-testid="event-row"
       data-action=${ev.action ?? ''}
       data-event-id=${ev.id}
-      onClick=${() => {
-        // Selecting text to copy it shouldn't also open or close the row.
-        if (!String(window.getSelection() ?? '')) onToggle();
-      }}
-      onKeyDown=${onKey}
-      tabindex="0"
-      aria-expanded=${open ? 'true' : 'false'}
     >
       <td class="chevron-col"><span class=${`chevron ${open ? 'open' : ''}`} aria-hidden="true">▸</span></td>
       <td><${Time} iso=${ev.occurred_at} /></td>

@@ -1,9 +1,10 @@
 // Transactions, newest first, filtered by status and wallet (filters live in the URL hash so
 // Back and bookmarks work).
-import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import {
   StatusFilter,
+  expandableRow,
+  useOpenRows,
   ChainLabel,
   ErrorBox,
   FilterChip,
@@ -26,13 +27,7 @@ export function TransactionsView({ params, setParams }) {
     const body = await api.listTransactions({ cursor, status, wallet_id: walletId }, signal);
     return { items: body.transactions ?? [], next: body.next_cursor };
   }, `${status}|${walletId}`);
-  const [open, setOpen] = useState(() => new Set());
-  const toggle = (id) =>
-    setOpen((s) => {
-      const n = new Set(s);
-      n.has(id) ? n.delete(id) : n.add(id);
-      return n;
-    });
+  const [isOpen, toggle] = useOpenRows();
 
   return html`<section class="page">
     <header class="page-header">
@@ -67,7 +62,7 @@ export function TransactionsView({ params, setParams }) {
             </tr>
           </thead>
           <tbody>
-            ${list.items.map((tx) => html`<${TxRow} key=${tx.id} tx=${tx} open=${open.has(tx.id)} onToggle=${() => toggle(tx.id)} />`)}
+            ${list.items.map((tx) => html`<${TxRow} key=${tx.id} tx=${tx} open=${isOpen(tx.id)} onToggle=${() => toggle(tx.id)} />`)}
           </tbody>
         </table>
       </div>
@@ -80,25 +75,12 @@ export function TransactionsView({ params, setParams }) {
 }
 
 function TxRow({ tx, open, onToggle }) {
-  const onKey = (e) => {
-    if (e.target === e.currentTarget && (e.key === 'Enter' || e.key === ' ')) {
-      e.preventDefault();
-      onToggle();
-    }
-  };
   return html`
     <tr
-      class=${open ? 'row-open' : ''}
+      ...${expandableRow(open, onToggle)}
       data-testid="tx-row"
       data-tx-hash=${tx.tx_hash ?? ''}
       data-tx-id=${tx.id}
-      onClick=${() => {
-        // Selecting text to copy it shouldn't also open or close the row.
-        if (!String(window.getSelection() ?? '')) onToggle();
-      }}
-      onKeyDown=${onKey}
-      tabindex="0"
-      aria-expanded=${open ? 'true' : 'false'}
     >
       <td><${Time} iso=${tx.created_at} /></td>
       <td class="nowrap">

@@ -234,6 +234,39 @@ export function LoadMore({ list, noun }) {
 }
 
 /** A removable chip for a filter set from elsewhere (e.g. a wallet picked on the Wallets page). */
+/** Which rows of a table are expanded: `[isOpen(id), toggle(id)]`. */
+export function useOpenRows() {
+  const [open, setOpen] = useState(() => new Set());
+  const toggle = (id) =>
+    setOpen((s) => {
+      const n = new Set(s);
+      n.has(id) ? n.delete(id) : n.add(id);
+      return n;
+    });
+  return [(id) => open.has(id), toggle];
+}
+
+/**
+ * Props that make a table row expand on click, Enter or Space (spread them on the <tr>).
+ * Selecting text to copy it does not toggle the row.
+ */
+export function expandableRow(open, onToggle) {
+  return {
+    class: open ? 'row-open' : '',
+    tabindex: '0',
+    'aria-expanded': open ? 'true' : 'false',
+    onClick: () => {
+      if (!String(window.getSelection() ?? '')) onToggle();
+    },
+    onKeyDown: (e) => {
+      if (e.target === e.currentTarget && (e.key === 'Enter' || e.key === ' ')) {
+        e.preventDefault();
+        onToggle();
+      }
+    },
+  };
+}
+
 /** Status filter: a labelled select of `statuses`, "" meaning all. */
 export function StatusFilter({ value, statuses, onChange }) {
   return html`<label class="field-inline">
