@@ -5,7 +5,6 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ConfigError } from './errors.ts';
 import type { Config } from './config.ts';
 import type { CoreContext } from './context.ts';
@@ -14,6 +13,7 @@ import { connectDb, migrate } from './db/connect.ts';
 import { ChainClient } from './chain/client.ts';
 import { createBoss, ensureQueues } from './jobs/queue.ts';
 import { createKeyProvider } from '../keyproviders/index.ts';
+import { generateFernetKey } from '../keyproviders/fernet.ts';
 
 /** chainIds of local development chains (anvil, hardhat), refused in production. */
 const DEV_CHAIN_IDS = new Set([31337, 1337]);
@@ -30,7 +30,7 @@ export async function devFernetKey(dataDir: string, logger: Logger): Promise<str
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   await mkdir(dataDir, { recursive: true });
-  const key = `${randomBytes(32).toString('base64url')}=`;
+  const key = generateFernetKey();
   try {
     await writeFile(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
     logger.warn({ file }, 'FERNET_KEY is unset: generated a development Fernet key. Wallet keys are wrapped with it; back it up, and set FERNET_KEY for anything beyond a laptop.');

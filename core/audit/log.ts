@@ -3,10 +3,9 @@
  * `audit_events` row. Request and response bodies are stored with secrets replaced by
  * "[redacted]" before they leave the process.
  */
-import type { Db } from '../db/connect.ts';
-import type { AuditEventRow } from '../db/types.ts';
 import type { Transaction } from 'kysely';
-import type { Database } from '../db/types.ts';
+import type { Db } from '../db/connect.ts';
+import type { AuditEventRow, Database } from '../db/types.ts';
 
 /** Field names whose values are secrets, at any depth. */
 const SECRET_KEYS = new Set([
