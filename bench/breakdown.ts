@@ -10,7 +10,7 @@ import type { CoreContext } from '../core/context.ts';
 import type { Principal } from '../core/auth/api-keys.ts';
 import { authenticateApiKey } from '../core/auth/api-keys.ts';
 import { recordAudit } from '../core/audit/log.ts';
-import { getWalletByAgent, withSigner } from '../core/wallets/service.ts';
+import { getWalletByAgent, withSigner, wrappedKeyOf } from '../core/wallets/service.ts';
 import { sql } from 'kysely';
 import { Wallet, hexlify } from 'ethers';
 import { createMcpServer } from '../server/mcp/server.ts';
@@ -34,7 +34,7 @@ export async function measureBreakdown(ctx: CoreContext, adminKey: string, princ
   const to = randomAddress();
   const session = { core: ctx, principal, requestId: () => 'bench', ip: '127.0.0.1' };
   const tx = { type: 2, chainId: ctx.chain.chainId, nonce: 0, to, value: 1n, gasLimit: 21_000n, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
-  const wrapped = { provider: wallet.key_provider as 'fernet', keyRef: wallet.key_ref, keyVersion: wallet.key_version, ciphertext: wallet.wrapped_key };
+  const wrapped = wrappedKeyOf(wallet);
   // The bench's own throwaway copy of the key, only to time the steps withSigner combines.
   const keyHex = hexlify(await ctx.keys.unwrap(wrapped, { tenantId: wallet.tenant_id, address: wallet.address }));
   const ready = new Wallet(keyHex);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseUnits } from 'ethers';
 import { ConfigError } from './errors.ts';
+import { PROVIDER_NAMES, type KeyRingConfig, type ProviderName } from '../keyproviders/index.ts';
 
 /** Every environment variable VaultPilot reads (documented in `.env.example` and docs). */
 export const CONFIG_VARIABLES = [
@@ -20,8 +21,26 @@ export const CONFIG_VARIABLES = [
   'RPC_URLS',
   'WEB3_RPC_URL',
   'KEY_PROVIDER',
+  'KEY_PROVIDER_TIMEOUT_MS',
+  'FERNET_KEYS',
   'FERNET_KEY',
   'ENCRYPT_KEY',
+  'AWS_KMS_KEY_ID',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_ENDPOINT_URL_KMS',
+  'AWS_ENDPOINT_URL',
+  'VAULT_ADDR',
+  'VAULT_TOKEN',
+  'VAULT_ROLE_ID',
+  'VAULT_SECRET_ID',
+  'VAULT_TRANSIT_MOUNT',
+  'VAULT_TRANSIT_KEY',
+  'VAULT_NAMESPACE',
+  'ALLOW_PLAINTEXT_EXPORT',
+  'EXPORT_CODE',
+  'AGENTVAULT_ALLOW_PLAINTEXT_EXPORT',
+  'AGENTVAULT_EXPORT_CODE',
   'ADMIN_API_KEY',
   'MAX_TX_ETH',
   'TX_CONFIRM_CODE',
@@ -54,9 +73,20 @@ export interface Config {
   databaseUrl: string | undefined;
   /** RPC endpoints in failover order; empty means "local dev chain" (launcher only). */
   rpcUrls: string[];
-  keyProvider: 'fernet';
-  /** Fernet keys (url-safe base64, 32 bytes); empty means "generated key under DATA_DIR". */
+  /** The provider that wraps new wallet keys (`KEY_PROVIDER`). */
+  keyProvider: ProviderName;
+  /** Fernet keys (url-safe base64, 32 bytes), newest first; empty means "generated key under DATA_DIR" when Fernet is active. */
   fernetKeys: string[];
+  /** AWS KMS settings when `AWS_KMS_KEY_ID` is set (credentials come from the SDK's default chain). */
+  awsKms: KeyRingConfig['awsKms'];
+  /** Vault transit settings when `VAULT_TRANSIT_KEY` is set. */
+  vault: KeyRingConfig['vault'];
+  /** Per-request timeout of remote key providers, in ms. */
+  keyProviderTimeoutMs: number;
+  /** `ALLOW_PLAINTEXT_EXPORT=1`: `export_wallet_private_key` may run at all. */
+  allowPlaintextExport: boolean;
+  /** The code `export_wallet_private_key` must be given (`EXPORT_CODE`). */
+  exportCode: string | undefined;
   adminApiKey: string | undefined;
   /** Transfers above this many wei need `TX_CONFIRM_CODE` (default 0.1 ETH, AgentVault's). */
   maxTxWei: bigint;
@@ -121,11 +151,39 @@ const envSchema = z.object({
   KEY_PROVIDER: z
     .string()
     .optional()
-    .refine((v) => v === undefined || v === '' || v === 'fernet', {
-      message: 'KEY_PROVIDER must be "fernet" (the only key provider in this release)',
+    .refine((v) => v === undefined || v === '' || (PROVIDER_NAMES as readonly string[]).includes(v), {
+      message: `KEY_PROVIDER must be one of ${PROVIDER_NAMES.join(', ')}`,
     }),
+  KEY_PROVIDER_TIMEOUT_MS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return 5000;
+      if (!/^\d+$/.test(v) || Number(v) < 100 || Number(v) > 120_000) {
+        ctx.addIssue({ code: 'custom', message: `KEY_PROVIDER_TIMEOUT_MS must be an integer from 100 to 120000 milliseconds (got "${v}")` });
+        return z.NEVER;
+      }
+      return Number(v);
+    }),
+  FERNET_KEYS: optionalString,
   FERNET_KEY: optionalString,
   ENCRYPT_KEY: optionalString,
+  AWS_KMS_KEY_ID: optionalString,
+  AWS_REGION: optionalString,
+  AWS_DEFAULT_REGION: optionalString,
+  AWS_ENDPOINT_URL_KMS: optionalString,
+  AWS_ENDPOINT_URL: optionalString,
+  VAULT_ADDR: optionalString,
+  VAULT_TOKEN: optionalString,
+  VAULT_ROLE_ID: optionalString,
+  VAULT_SECRET_ID: optionalString,
+  VAULT_TRANSIT_MOUNT: optionalString,
+  VAULT_TRANSIT_KEY: optionalString,
+  VAULT_NAMESPACE: optionalString,
+  ALLOW_PLAINTEXT_EXPORT: optionalString,
+  AGENTVAULT_ALLOW_PLAINTEXT_EXPORT: optionalString,
+  EXPORT_CODE: optionalString,
+  AGENTVAULT_EXPORT_CODE: optionalString,
   ADMIN_API_KEY: optionalString,
   MAX_TX_ETH: ethAmount('MAX_TX_ETH'),
   AGENTVAULT_MAX_TX_ETH: ethAmount('AGENTVAULT_MAX_TX_ETH'),
@@ -183,15 +241,58 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!/^(https?|wss?):\/\/[^\s]+$/.test(url)) problems.push(`${rpcName} entries must be http(s):// or ws(s):// URLs (got "${url}")`);
   }
 
-  const fernetSource = e.FERNET_KEY ?? e.ENCRYPT_KEY;
-  const fernetName = e.FERNET_KEY ? 'FERNET_KEY' : 'ENCRYPT_KEY';
+  const fernetSource = e.FERNET_KEYS ?? e.FERNET_KEY ?? e.ENCRYPT_KEY;
+  const fernetName = e.FERNET_KEYS ? 'FERNET_KEYS' : e.FERNET_KEY ? 'FERNET_KEY' : 'ENCRYPT_KEY';
   const fernetKeys = fernetSource ? fernetSource.split(',').map((k) => k.trim()).filter(Boolean) : [];
   for (const key of fernetKeys) {
     if (!FERNET_KEY_RE.test(key)) {
-      problems.push(`${fernetName} must be a Fernet key: 32 bytes in url-safe base64 (44 characters ending in "="), as made by Fernet.generate_key()`);
+      problems.push(`${fernetName} must be a Fernet key, or several separated by commas: each 32 bytes in url-safe base64 (44 characters ending in "="), as made by Fernet.generate_key()`);
       break;
     }
   }
+
+  const keyProvider = (e.KEY_PROVIDER || 'fernet') as ProviderName;
+  const endpointOk = (name: string, v: string | undefined) => {
+    if (v !== undefined && !/^https?:\/\/[^\s]+$/.test(v)) problems.push(`${name} must be an http(s):// URL (got "${v}")`);
+  };
+  endpointOk('AWS_ENDPOINT_URL_KMS', e.AWS_ENDPOINT_URL_KMS);
+  endpointOk('AWS_ENDPOINT_URL', e.AWS_ENDPOINT_URL);
+  endpointOk('VAULT_ADDR', e.VAULT_ADDR);
+  const awsKms: Config['awsKms'] = e.AWS_KMS_KEY_ID
+    ? {
+        keyId: e.AWS_KMS_KEY_ID,
+        region: e.AWS_REGION ?? e.AWS_DEFAULT_REGION,
+        endpoint: e.AWS_ENDPOINT_URL_KMS ?? e.AWS_ENDPOINT_URL,
+        timeoutMs: e.KEY_PROVIDER_TIMEOUT_MS,
+      }
+    : undefined;
+  if (keyProvider === 'aws-kms' && !awsKms) problems.push('AWS_KMS_KEY_ID is required when KEY_PROVIDER=aws-kms (a key id, key ARN or alias such as alias/vaultpilot)');
+  let vault: Config['vault'];
+  if (e.VAULT_TRANSIT_KEY) {
+    if (!e.VAULT_ADDR) problems.push('VAULT_ADDR is required when VAULT_TRANSIT_KEY is set (e.g. https://vault.internal:8200)');
+    if (!e.VAULT_TOKEN && !(e.VAULT_ROLE_ID && e.VAULT_SECRET_ID)) {
+      problems.push('VAULT_TOKEN, or VAULT_ROLE_ID with VAULT_SECRET_ID (AppRole), is required when VAULT_TRANSIT_KEY is set');
+    }
+    if (e.VAULT_TRANSIT_MOUNT !== undefined && !/^[A-Za-z0-9_.\-/]+$/.test(e.VAULT_TRANSIT_MOUNT)) problems.push('VAULT_TRANSIT_MOUNT must be a mount path like "transit"');
+    if (!/^[A-Za-z0-9_.-]+$/.test(e.VAULT_TRANSIT_KEY)) problems.push('VAULT_TRANSIT_KEY must be a transit key name (letters, digits, _ . -)');
+    vault = {
+      addr: e.VAULT_ADDR ?? '',
+      token: e.VAULT_TOKEN,
+      roleId: e.VAULT_ROLE_ID,
+      secretId: e.VAULT_SECRET_ID,
+      mount: (e.VAULT_TRANSIT_MOUNT ?? 'transit').replace(/^\/+|\/+$/g, ''),
+      key: e.VAULT_TRANSIT_KEY,
+      namespace: e.VAULT_NAMESPACE,
+      timeoutMs: e.KEY_PROVIDER_TIMEOUT_MS,
+    };
+  } else if (keyProvider === 'vault') {
+    problems.push('VAULT_TRANSIT_KEY is required when KEY_PROVIDER=vault (with VAULT_ADDR and VAULT_TOKEN or AppRole)');
+  }
+
+  const allowExportRaw = e.ALLOW_PLAINTEXT_EXPORT ?? e.AGENTVAULT_ALLOW_PLAINTEXT_EXPORT;
+  if (allowExportRaw !== undefined && !['0', '1'].includes(allowExportRaw)) problems.push(`ALLOW_PLAINTEXT_EXPORT must be 0 or 1 (got "${allowExportRaw}")`);
+  const exportCode = e.EXPORT_CODE ?? e.AGENTVAULT_EXPORT_CODE;
+  if (exportCode !== undefined && exportCode.length < 12) problems.push('EXPORT_CODE must be at least 12 characters (generate one with: openssl rand -hex 16)');
 
   const adminApiKey = e.ADMIN_API_KEY;
   if (adminApiKey !== undefined && adminApiKey.length < 24) {
@@ -201,7 +302,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.NODE_ENV === 'production') {
     if (!e.DATABASE_URL) problems.push('DATABASE_URL is required in production (the embedded Postgres is for development)');
     if (rpcUrls.length === 0) problems.push('RPC_URLS is required in production (the local dev chain is for development)');
-    if (fernetKeys.length === 0) problems.push('FERNET_KEY is required in production (a generated key under DATA_DIR is for development)');
+    if (keyProvider === 'fernet' && fernetKeys.length === 0) {
+      problems.push('FERNET_KEYS is required in production when KEY_PROVIDER=fernet (a generated key under DATA_DIR is for development)');
+    }
     if (adminApiKey !== undefined && /change|example|default|admin|secret|password/i.test(adminApiKey)) {
       problems.push('ADMIN_API_KEY looks like a default or example value; generate one with: openssl rand -hex 32');
     }
@@ -219,8 +322,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: path.resolve(e.DATA_DIR ?? '.data'),
     databaseUrl: e.DATABASE_URL,
     rpcUrls,
-    keyProvider: 'fernet',
+    keyProvider,
     fernetKeys,
+    awsKms,
+    vault,
+    keyProviderTimeoutMs: e.KEY_PROVIDER_TIMEOUT_MS,
+    allowPlaintextExport: allowExportRaw === '1',
+    exportCode,
     adminApiKey,
     maxTxWei: e.MAX_TX_ETH ?? e.AGENTVAULT_MAX_TX_ETH ?? parseUnits('0.1', 18),
     txConfirmCode: e.TX_CONFIRM_CODE ?? e.AGENTVAULT_TX_CONFIRM_CODE,

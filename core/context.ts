@@ -6,14 +6,15 @@ import type { PgBoss } from 'pg-boss';
 import type { Config } from './config.ts';
 import type { Db } from './db/connect.ts';
 import type { ChainClient } from './chain/client.ts';
-import type { KeyProvider } from '../keyproviders/index.ts';
+import type { KeyRing } from '../keyproviders/index.ts';
 import type { Logger } from './logger.ts';
 
 export interface CoreContext {
   config: Config;
   db: Db;
   chain: ChainClient;
-  keys: KeyProvider;
+  /** The active key provider wraps; each configured provider unwraps what it wrapped. */
+  keys: KeyRing;
   boss: PgBoss;
   logger: Logger;
 }

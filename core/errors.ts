@@ -19,6 +19,10 @@ export type ErrorCode =
   | 'INSUFFICIENT_FUNDS'
   | 'FAUCET_DISABLED'
   | 'FAUCET_LIMIT'
+  | 'EXPORT_DISABLED'
+  | 'EXPORT_CODE_NOT_CONFIGURED'
+  | 'EXPORT_CODE_REQUIRED'
+  | 'EXPORT_CODE_INVALID'
   | 'RPC_UNAVAILABLE'
   | 'BROADCAST_FAILED'
   | 'KEY_PROVIDER_UNAVAILABLE'
@@ -62,10 +66,25 @@ export class NotFoundError extends VaultPilotError {
   }
 }
 
-/** A request refused by a guardrail (spend gate, faucet cap, funds). */
+/** A write that would clash with an existing row (an agent's wallet, an address already held). */
+export class ConflictError extends VaultPilotError {
+  constructor(code: 'WALLET_EXISTS', message: string) {
+    super(code, message, 409);
+  }
+}
+
+/** A request refused by a guardrail (spend gate, faucet cap, funds, plaintext export gates). */
 export class PolicyError extends VaultPilotError {
   constructor(
-    code: 'CONFIRMATION_REQUIRED' | 'INSUFFICIENT_FUNDS' | 'FAUCET_DISABLED' | 'FAUCET_LIMIT',
+    code:
+      | 'CONFIRMATION_REQUIRED'
+      | 'INSUFFICIENT_FUNDS'
+      | 'FAUCET_DISABLED'
+      | 'FAUCET_LIMIT'
+      | 'EXPORT_DISABLED'
+      | 'EXPORT_CODE_NOT_CONFIGURED'
+      | 'EXPORT_CODE_REQUIRED'
+      | 'EXPORT_CODE_INVALID',
     message: string,
     details?: Record<string, unknown>,
   ) {

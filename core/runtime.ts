@@ -3,7 +3,7 @@
  * chain, key provider, job queue. Both the server and the worker start here; the `npm start`
  * launcher has already filled in `DATABASE_URL` and `RPC_URLS` when embedded defaults are used.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
 import type { Config } from './config.ts';
@@ -12,7 +12,7 @@ import type { Logger } from './logger.ts';
 import { connectDb, migrate } from './db/connect.ts';
 import { ChainClient } from './chain/client.ts';
 import { createBoss, ensureQueues } from './jobs/queue.ts';
-import { createKeyProvider } from '../keyproviders/index.ts';
+import { createKeyRing, type KeyRing, type KeyRingConfig } from '../keyproviders/index.ts';
 import { generateFernetKey } from '../keyproviders/fernet.ts';
 
 /** chainIds of local development chains (anvil, hardhat), refused in production. */
@@ -40,6 +40,34 @@ export async function devFernetKey(dataDir: string, logger: Logger): Promise<str
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return (await readFile(file, 'utf8')).trim();
     throw err;
   }
+}
+
+/**
+ * The key ring's settings from the configuration. Fernet takes `FERNET_KEYS`; without them it
+ * uses the development key under `DATA_DIR` (created when Fernet is the active provider, read
+ * when it already exists, so development wallets stay usable after switching providers; never in
+ * production).
+ */
+export async function keyRingConfig(config: Config, logger: Logger): Promise<KeyRingConfig> {
+  let fernetKeys = config.fernetKeys;
+  if (fernetKeys.length === 0 && config.nodeEnv !== 'production') {
+    const devKeyExists = await access(path.join(config.dataDir, 'fernet.key')).then(() => true, () => false);
+    if (config.keyProvider === 'fernet' || devKeyExists) fernetKeys = [await devFernetKey(config.dataDir, logger)];
+  }
+  return {
+    active: config.keyProvider,
+    fernet: fernetKeys.length > 0 ? { keys: fernetKeys } : undefined,
+    awsKms: config.awsKms,
+    vault: config.vault,
+  };
+}
+
+/**
+ * Opens the key ring for a process.
+ * @throws {KeyProviderError} `KEY_PROVIDER_UNAVAILABLE` when a configured provider's settings are unusable.
+ */
+export async function openKeyRing(config: Config, logger: Logger): Promise<KeyRing> {
+  return createKeyRing(await keyRingConfig(config, logger));
 }
 
 /** An opened core and the function that closes it. */
@@ -71,8 +99,11 @@ export async function openCore(config: Config, logger: Logger, role: 'server' | 
     throw new ConfigError([`RPC_URLS points at a local dev chain (chainId ${chain.chainId}); production needs a real network`]);
   }
 
-  const fernetKeys = config.fernetKeys.length > 0 ? config.fernetKeys : [await devFernetKey(config.dataDir, logger)];
-  const keys = createKeyProvider({ keyProvider: config.keyProvider, fernetKeys });
+  const keys = await openKeyRing(config, logger).catch(async (err: unknown) => {
+    chain.destroy();
+    await db.destroy();
+    throw err;
+  });
 
   const boss = createBoss(config.databaseUrl!, role);
   boss.on('error', (err: Error) => logger.error({ err }, 'pg-boss error'));
@@ -84,6 +115,7 @@ export async function openCore(config: Config, logger: Logger, role: 'server' | 
     ctx,
     close: async () => {
       await boss.stop({ graceful: true, timeout: 5_000 }).catch(() => undefined);
+      keys.close();
       chain.destroy();
       await db.destroy();
     },

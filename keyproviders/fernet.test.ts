@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { FernetKeyProvider, fernetDecrypt, fernetEncrypt, generateFernetKey } from './fernet.ts';
-import { KeyProviderError, createKeyProvider } from './index.ts';
+import { KeyProviderError, KeyRing, createKeyRing } from './index.ts';
 import type { WrapContext } from './index.ts';
 
 const SPEC_SECRET = 'cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=';
@@ -278,13 +278,23 @@ test('provider: health reports ok with the key count and the wrapping keyRef', a
   assert.ok(health.detail.includes(provider.keyRefs[0]!));
 });
 
-test('createKeyProvider: builds the Fernet provider; no key or an unknown provider is KEY_PROVIDER_UNAVAILABLE', async () => {
+test('createKeyRing: builds the Fernet ring; no key or an unknown provider is KEY_PROVIDER_UNAVAILABLE', async () => {
   const key = generateFernetKey();
-  const provider = createKeyProvider({ keyProvider: 'fernet', fernetKeys: [key] });
-  assert.equal(provider.name, 'fernet');
+  const ring = await createKeyRing({ active: 'fernet', fernet: { keys: [key] } });
+  assert.ok(ring instanceof KeyRing);
+  assert.equal(ring.active.name, 'fernet');
+  assert.deepEqual(ring.names, ['fernet']);
   const secret = randomKey32();
-  assert.deepEqual(await provider.unwrap(await provider.wrap(secret, context), context), secret);
-  assertKeyProviderError(() => createKeyProvider({ keyProvider: 'fernet', fernetKeys: [] }), 'KEY_PROVIDER_UNAVAILABLE', /no Fernet key/);
-  const unknown = { keyProvider: 'vault', fernetKeys: [key] } as unknown as Parameters<typeof createKeyProvider>[0];
-  assertKeyProviderError(() => createKeyProvider(unknown), 'KEY_PROVIDER_UNAVAILABLE', /not supported/);
+  assert.deepEqual(await ring.unwrap(await ring.wrap(secret, context), context), secret);
+  const asyncError = async (promise: Promise<unknown>, pattern: RegExp) => {
+    const err = await rejectsWith(promise, 'KEY_PROVIDER_UNAVAILABLE');
+    assert.match(err.message, pattern);
+  };
+  await asyncError(createKeyRing({ active: 'fernet', fernet: { keys: [] } }), /no Fernet key/);
+  await asyncError(createKeyRing({ active: 'fernet' }), /FERNET_KEYS/);
+  await asyncError(createKeyRing({ active: 'aws-kms', fernet: { keys: [key] } }), /AWS_KMS_KEY_ID/);
+  const unknown = { active: 'hsm', fernet: { keys: [key] } } as unknown as Parameters<typeof createKeyRing>[0];
+  await asyncError(createKeyRing(unknown), /not supported/);
+  // A key wrapped by a provider that is not configured here is unavailable, not denied.
+  await rejectsWith(ring.unwrap({ provider: 'vault', keyRef: 'k', keyVersion: '1', ciphertext: 'vault:v1:x' }, context), 'KEY_PROVIDER_UNAVAILABLE');
 });

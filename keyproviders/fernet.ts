@@ -62,7 +62,7 @@ const KEY_PATTERN = /^[A-Za-z0-9\-_+/]{43}=$/;
 const TOKEN_PATTERN = /^[A-Za-z0-9\-_]+={0,2}$/;
 
 function denied(message: string): KeyProviderError {
-  return new KeyProviderError('KEY_PROVIDER_DENIED', `Fernet token rejected: ${message}`);
+  return new KeyProviderError('KEY_PROVIDER_DENIED', `Fernet token rejected: ${message}`, 'fernet');
 }
 
 /**
@@ -324,6 +324,14 @@ export class FernetKeyProvider implements KeyProvider {
     }
     return plaintext;
   }
+
+  /** The wrapping key: its fingerprint, version `'1'`. */
+  async current(): Promise<{ keyRef: string; keyVersion: string }> {
+    return { keyRef: this.#keys[0]!.ref, keyVersion: '1' };
+  }
+
+  /** Nothing to release: the keys live in this object. */
+  close(): void {}
 
   /**
    * Fernet is local, so "reachable" means the crypto works: wraps and unwraps a random key.

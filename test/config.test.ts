@@ -50,6 +50,40 @@ describe('loadConfig', () => {
     assert.match(problems({ RPC_URLS: 'ftp://x' }).join(), /RPC_URLS/);
   });
 
+  test('key providers: FERNET_KEYS lists keys newest first; KMS and Vault settings are read and checked', () => {
+    const k1 = 'dGVzdC1mZXJuZXQta2V5LTAwMDAwMDAwMDAwMDAwMDA=';
+    const k2 = 'b3RoZXItZmVybmV0LWtleS0wMDAwMDAwMDAwMDAwMDA=';
+    assert.deepEqual(loadConfig({ FERNET_KEYS: `${k1}, ${k2}` }).fernetKeys, [k1, k2]);
+    const kms = loadConfig({ KEY_PROVIDER: 'aws-kms', AWS_KMS_KEY_ID: 'alias/vaultpilot', AWS_REGION: 'eu-west-1', KEY_PROVIDER_TIMEOUT_MS: '2500' });
+    assert.equal(kms.keyProvider, 'aws-kms');
+    assert.deepEqual(kms.awsKms, { keyId: 'alias/vaultpilot', region: 'eu-west-1', endpoint: undefined, timeoutMs: 2500 });
+    const vault = loadConfig({ KEY_PROVIDER: 'vault', VAULT_ADDR: 'http://127.0.0.1:8200', VAULT_ROLE_ID: 'r', VAULT_SECRET_ID: 's', VAULT_TRANSIT_KEY: 'vaultpilot' });
+    assert.equal(vault.vault?.mount, 'transit');
+    assert.equal(vault.vault?.roleId, 'r');
+    assert.equal(vault.awsKms, undefined);
+    assert.match(problems({ KEY_PROVIDER: 'hsm' }).join(), /KEY_PROVIDER must be one of fernet, aws-kms, vault/);
+    assert.match(problems({ KEY_PROVIDER: 'aws-kms' }).join(), /AWS_KMS_KEY_ID is required when KEY_PROVIDER=aws-kms/);
+    assert.match(problems({ KEY_PROVIDER: 'vault' }).join(), /VAULT_TRANSIT_KEY is required/);
+    const partial = problems({ VAULT_TRANSIT_KEY: 'vaultpilot' }).join('\n');
+    assert.match(partial, /VAULT_ADDR is required/);
+    assert.match(partial, /VAULT_TOKEN, or VAULT_ROLE_ID with VAULT_SECRET_ID/);
+    assert.match(problems({ KEY_PROVIDER_TIMEOUT_MS: '5' }).join(), /KEY_PROVIDER_TIMEOUT_MS must be an integer from 100/);
+    // Production with a remote provider does not ask for a Fernet key.
+    const prod = problems({ NODE_ENV: 'production', KEY_PROVIDER: 'aws-kms', AWS_KMS_KEY_ID: 'alias/x' }).join();
+    assert.doesNotMatch(prod, /FERNET/);
+  });
+
+  test('plaintext export settings: ALLOW_PLAINTEXT_EXPORT is 0 or 1, EXPORT_CODE is long enough (AgentVault names too)', () => {
+    assert.equal(loadConfig({}).allowPlaintextExport, false);
+    const c = loadConfig({ AGENTVAULT_ALLOW_PLAINTEXT_EXPORT: '1', AGENTVAULT_EXPORT_CODE: 'export-code-123456' });
+    assert.equal(c.allowPlaintextExport, true);
+    assert.equal(c.exportCode, 'export-code-123456');
+    assert.match(problems({ ALLOW_PLAINTEXT_EXPORT: 'yes' }).join(), /ALLOW_PLAINTEXT_EXPORT must be 0 or 1/);
+    const short = problems({ EXPORT_CODE: 'abc123' }).join();
+    assert.match(short, /EXPORT_CODE must be at least 12 characters/);
+    assert.doesNotMatch(short, /abc123/);
+  });
+
   test('production refuses laptop-only defaults, listing each', () => {
     const text = problems({ NODE_ENV: 'production' }).join('\n');
     for (const name of ['DATABASE_URL', 'RPC_URLS', 'FERNET_KEY']) assert.match(text, new RegExp(name));

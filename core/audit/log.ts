@@ -42,7 +42,7 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
 /** One audit entry to record. */
 export interface AuditEntry {
   tenantId: string | null;
-  kind: 'tool_call' | 'api_write' | 'auth';
+  kind: 'tool_call' | 'api_write' | 'auth' | 'cli';
   /** Tool name (`execute_transfer`) or `METHOD /route`. */
   action: string;
   /** Visible key id (`vp_1a2b3c4d`), never the key. */

@@ -7,12 +7,14 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
 import type { Database } from './types.ts';
 import * as m0001 from './migrations/0001_initial.ts';
+import * as m0002 from './migrations/0002_key_custody.ts';
 
 export type Db = Kysely<Database>;
 
 /** Every migration, in order. A new file is added here as `NNNN_name`. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_key_custody': m0002,
 };
 
 /**

@@ -48,7 +48,31 @@ export interface WalletsTable {
   key_version: string;
   wrapped_key: string;
   next_nonce: ColumnType<string, string | number | undefined, string | number>;
+  /** How the key arrived: generated here, or imported (see `WalletOrigin`). */
+  origin: ColumnType<WalletOrigin, WalletOrigin | undefined, WalletOrigin>;
   created_at: Generated<Date>;
+  /** When the key was last wrapped (creation, import or rewrap). */
+  key_updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** Where a wallet's key came from. */
+export type WalletOrigin = 'generated' | 'private_key' | 'mnemonic' | 'keystore' | 'agentvault';
+
+/** A recurring strategy; `params` amounts are wei as decimal strings. */
+export interface StrategiesTable {
+  id: Generated<string>;
+  tenant_id: string;
+  wallet_id: string;
+  label: string;
+  kind: string;
+  params: ColumnType<Record<string, unknown>, string, string>;
+  status: ColumnType<'active' | 'stopped', 'active' | 'stopped' | undefined, 'active' | 'stopped'>;
+  next_run_at: Timestamp | null;
+  last_run_at: Timestamp | null;
+  origin: ColumnType<'created' | 'agentvault', 'created' | 'agentvault' | undefined, 'created' | 'agentvault'>;
+  legacy_state: ColumnType<unknown, string | null, string | null>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
 }
 
 export type TxStatus = 'queued' | 'broadcast' | 'mined' | 'confirmed' | 'reverted' | 'failed' | 'replaced' | 'cancelled';
@@ -84,7 +108,7 @@ export interface AuditEventsTable {
   id: Generated<string>;
   tenant_id: string | null;
   occurred_at: Generated<Date>;
-  kind: 'tool_call' | 'api_write' | 'auth';
+  kind: 'tool_call' | 'api_write' | 'auth' | 'cli';
   action: string;
   principal: string | null;
   agent_id: string | null;
@@ -106,9 +130,11 @@ export interface Database {
   wallets: WalletsTable;
   transactions: TransactionsTable;
   audit_events: AuditEventsTable;
+  strategies: StrategiesTable;
 }
 
 export type WalletRow = Selectable<WalletsTable>;
 export type TransactionRow = Selectable<TransactionsTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type StrategyRow = Selectable<StrategiesTable>;

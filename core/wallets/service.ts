@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SigningKey, Wallet, computeAddress, hexlify } from 'ethers';
-import { KeyProviderError, type WrapContext } from '../../keyproviders/index.ts';
+import { KeyProviderError, type ProviderName, type WrapContext, type WrappedKey } from '../../keyproviders/index.ts';
 import type { CoreContext } from '../context.ts';
 import type { Principal } from '../auth/api-keys.ts';
-import type { WalletRow } from '../db/types.ts';
-import { NotFoundError, UpstreamError, ValidationError } from '../errors.ts';
+import type { WalletOrigin, WalletRow } from '../db/types.ts';
+import { ConflictError, NotFoundError, UpstreamError, ValidationError } from '../errors.ts';
 import { ethAmount, type EthAmount } from '../money.ts';
 import { olderThan, toPage } from '../db/pagination.ts';
 
@@ -33,6 +33,8 @@ export interface WalletView {
   address: string;
   chain_id: number;
   key_provider: string;
+  /** How the key arrived: generated here or imported (private_key, mnemonic, keystore, agentvault). */
+  origin: string;
   created_at: string;
 }
 
@@ -44,22 +46,74 @@ export function walletView(row: WalletRow): WalletView {
     address: row.address,
     chain_id: Number(row.chain_id),
     key_provider: row.key_provider,
+    origin: row.origin,
     created_at: row.created_at.toISOString(),
   };
 }
 
-function wrapContext(row: { tenant_id: string; address: string }): WrapContext {
+/** The context a wallet's key is bound to (tenant and address). */
+export function wrapContext(row: { tenant_id: string; address: string }): WrapContext {
   return { tenantId: row.tenant_id, address: row.address };
 }
 
-/** Maps a key provider failure to the coded error agents see. */
+/** The wrapped key recorded on a wallet row. */
+export function wrappedKeyOf(row: Pick<WalletRow, 'key_provider' | 'key_ref' | 'key_version' | 'wrapped_key'>): WrappedKey {
+  return { provider: row.key_provider as ProviderName, keyRef: row.key_ref, keyVersion: row.key_version, ciphertext: row.wrapped_key };
+}
+
+/**
+ * Maps a key provider failure to the coded error agents see, naming the provider (its messages
+ * carry no key material by contract).
+ * @throws {UpstreamError} `KEY_PROVIDER_UNAVAILABLE` | `KEY_PROVIDER_DENIED`; anything else is rethrown.
+ */
 export function keyProviderFailure(err: unknown): never {
   if (err instanceof KeyProviderError) {
-    throw new UpstreamError(err.code, err.code === 'KEY_PROVIDER_DENIED'
-      ? 'the key provider refused to unwrap this wallet key (wrong key or tampered ciphertext)'
-      : 'the key provider is unavailable; retry later');
+    const which = err.provider ? `key provider "${err.provider}"` : 'key provider';
+    throw new UpstreamError(
+      err.code,
+      err.code === 'KEY_PROVIDER_DENIED'
+        ? `the ${which} refused: ${err.message}`
+        : `the ${which} is unavailable, retry later: ${err.message}`,
+    );
   }
   throw err;
+}
+
+/** The 0x address a 32-byte secp256k1 private key controls, or `undefined` if it is not a valid key. */
+export function addressOfKey(privateKey: Uint8Array): string | undefined {
+  if (privateKey.length !== 32) return undefined;
+  try {
+    return computeAddress(new SigningKey(hexlify(privateKey)).publicKey);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Wraps `privateKey` with the active provider and inserts the wallet row; the key bytes are the
+ * caller's to zero. Nothing is written when wrapping fails.
+ * @returns the new row, or `undefined` when the agent id or the address is already taken here.
+ * @throws {UpstreamError} when the key provider fails.
+ */
+async function insertWallet(ctx: CoreContext, tenantId: string, agentId: string, privateKey: Uint8Array, address: string, origin: WalletOrigin, nextNonce = 0): Promise<WalletRow | undefined> {
+  const wrapped = await ctx.keys.wrap(privateKey, { tenantId, address }).catch(keyProviderFailure);
+  return ctx.db
+    .insertInto('wallets')
+    .values({
+      tenant_id: tenantId,
+      agent_id: agentId,
+      address,
+      chain_id: ctx.chain.chainId,
+      key_provider: wrapped.provider,
+      key_ref: wrapped.keyRef,
+      key_version: wrapped.keyVersion,
+      wrapped_key: wrapped.ciphertext,
+      next_nonce: nextNonce,
+      origin,
+    })
+    .onConflict((oc) => oc.doNothing())
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /**
@@ -74,36 +128,54 @@ export async function createWallet(ctx: CoreContext, principal: Principal, agent
   const existing = await findWallet(ctx, principal, agentId);
   if (existing) return { wallet: walletView(existing), created: false };
 
-  const privateKey = randomBytes(32);
-  let address: string;
-  try {
-    address = computeAddress(new SigningKey(hexlify(privateKey)).publicKey);
-  } catch {
-    // Out of the secp256k1 range (probability ~2^-128): draw again.
-    return createWallet(ctx, principal, agentId);
+  let privateKey = randomBytes(32);
+  let address = addressOfKey(privateKey);
+  // Out of the secp256k1 range (probability ~2^-128): draw again.
+  while (address === undefined) {
+    privateKey = randomBytes(32);
+    address = addressOfKey(privateKey);
   }
-  const wrapped = await ctx.keys.wrap(privateKey, { tenantId: principal.tenantId, address }).catch(keyProviderFailure);
-  privateKey.fill(0);
-
-  const inserted = await ctx.db
-    .insertInto('wallets')
-    .values({
-      tenant_id: principal.tenantId,
-      agent_id: agentId,
-      address,
-      chain_id: ctx.chain.chainId,
-      key_provider: wrapped.provider,
-      key_ref: wrapped.keyRef,
-      key_version: wrapped.keyVersion,
-      wrapped_key: wrapped.ciphertext,
-      next_nonce: 0,
-    })
-    .onConflict((oc) => oc.columns(['tenant_id', 'agent_id']).doNothing())
-    .returningAll()
-    .executeTakeFirst();
-  if (inserted) return { wallet: walletView(inserted), created: true };
+  try {
+    const inserted = await insertWallet(ctx, principal.tenantId, agentId, privateKey, address, 'generated');
+    if (inserted) return { wallet: walletView(inserted), created: true };
+  } finally {
+    privateKey.fill(0);
+  }
   // A concurrent call created it first.
   return { wallet: walletView((await findWallet(ctx, principal, agentId))!), created: false };
+}
+
+/**
+ * Stores an existing private key as the agent's new wallet (imports). Refuses to replace a
+ * wallet: an agent's key never changes under it, and one address belongs to one agent.
+ * @param privateKey 32 bytes; the caller zeroes them afterwards.
+ * @param options `nextNonce` seeds the nonce (AgentVault's `last_nonce`); the chain's count wins when higher.
+ * @throws {ValidationError} bad `agent_id` or not a valid secp256k1 key (field `private_key`);
+ *   {@link ConflictError} `WALLET_EXISTS` when the agent has a wallet or the address is another
+ *   agent's; {@link UpstreamError} when the key provider fails (nothing is written then).
+ */
+export async function importWallet(ctx: CoreContext, principal: Principal, agentIdInput: unknown, privateKey: Uint8Array, origin: Exclude<WalletOrigin, 'generated'>, options: { nextNonce?: number } = {}): Promise<WalletView> {
+  const agentId = parseAgentId(agentIdInput);
+  const address = addressOfKey(privateKey);
+  if (address === undefined) throw new ValidationError('private_key', 'is not a valid secp256k1 private key (32 bytes, 0 < key < curve order)');
+  const clash = async () => {
+    const taken = await ctx.db
+      .selectFrom('wallets')
+      .select(['agent_id', 'address'])
+      .where('tenant_id', '=', principal.tenantId)
+      .where((eb) => eb.or([eb('agent_id', '=', agentId), eb.and([eb('chain_id', '=', String(ctx.chain.chainId)), eb('address', '=', address)])]))
+      .executeTakeFirst();
+    if (!taken) return undefined;
+    return taken.agent_id === agentId
+      ? new ConflictError('WALLET_EXISTS', `agent_id "${agentId}" already has a wallet (${taken.address}); an agent's key is never replaced, import under a new agent_id`)
+      : new ConflictError('WALLET_EXISTS', `address ${address} is already the wallet of agent_id "${taken.agent_id}"`);
+  };
+  const before = await clash();
+  if (before) throw before;
+  const inserted = await insertWallet(ctx, principal.tenantId, agentId, privateKey, address, origin, options.nextNonce ?? 0);
+  if (inserted) return walletView(inserted);
+  // Lost a race with a concurrent create or import.
+  throw (await clash()) ?? new ConflictError('WALLET_EXISTS', `agent_id "${agentId}" already has a wallet`);
 }
 
 /** Finds the caller's wallet by agent id, or `undefined`. */
@@ -164,7 +236,7 @@ export async function walletBalance(ctx: CoreContext, row: WalletRow): Promise<E
  */
 export async function withSigner<T>(ctx: CoreContext, row: WalletRow, fn: (signer: Wallet) => Promise<T>): Promise<T> {
   const key = await ctx.keys
-    .unwrap({ provider: row.key_provider as 'fernet', keyRef: row.key_ref, keyVersion: row.key_version, ciphertext: row.wrapped_key }, wrapContext(row))
+    .unwrap(wrappedKeyOf(row), wrapContext(row))
     .catch(keyProviderFailure);
   try {
     const signer = new Wallet(hexlify(key));

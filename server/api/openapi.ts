@@ -72,7 +72,7 @@ export const OPENAPI = {
     schemas: {
       Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: str, message: str, details: {} } } } },
       Session: { type: 'object', properties: { principal: { type: 'object', properties: { key_id: str, name: str, role: str, tenant_id: str } } } },
-      Wallet: { type: 'object', properties: { id: str, agent_id: str, address: str, chain_id: { type: 'integer' }, key_provider: str, created_at: { type: 'string', format: 'date-time' } } },
+      Wallet: { type: 'object', properties: { id: str, agent_id: str, address: str, chain_id: { type: 'integer' }, key_provider: str, origin: str, created_at: { type: 'string', format: 'date-time' } } },
       WalletWithBalance: { allOf: [{ $ref: '#/components/schemas/Wallet' }, { type: 'object', properties: { balance_wei: str, balance_eth: str, nonce: { type: 'integer', description: 'Next nonce VaultPilot will use' } } }] },
       Transaction: {
         type: 'object',

@@ -29,6 +29,7 @@ export const walletOut = z.object({
   address: z.string(),
   chain_id: z.number().int(),
   key_provider: z.string(),
+  origin: z.string(),
   created_at: z.string().describe('ISO 8601'),
 });
 
