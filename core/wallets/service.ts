@@ -51,6 +51,13 @@ export function walletView(row: WalletRow): WalletView {
   };
 }
 
+/** What storing a wallet needs: the database, the key ring and the chain's id (a CLI has no job queue). */
+export interface WalletStore {
+  db: CoreContext['db'];
+  keys: CoreContext['keys'];
+  chain: { chainId: number };
+}
+
 /** The context a wallet's key is bound to (tenant and address). */
 export function wrapContext(row: { tenant_id: string; address: string }): WrapContext {
   return { tenantId: row.tenant_id, address: row.address };
@@ -95,7 +102,7 @@ export function addressOfKey(privateKey: Uint8Array): string | undefined {
  * @returns the new row, or `undefined` when the agent id or the address is already taken here.
  * @throws {UpstreamError} when the key provider fails.
  */
-async function insertWallet(ctx: CoreContext, tenantId: string, agentId: string, privateKey: Uint8Array, address: string, origin: WalletOrigin, nextNonce = 0): Promise<WalletRow | undefined> {
+async function insertWallet(ctx: WalletStore, tenantId: string, agentId: string, privateKey: Uint8Array, address: string, origin: WalletOrigin, nextNonce = 0): Promise<WalletRow | undefined> {
   const wrapped = await ctx.keys.wrap(privateKey, { tenantId, address }).catch(keyProviderFailure);
   return ctx.db
     .insertInto('wallets')
@@ -146,15 +153,15 @@ export async function createWallet(ctx: CoreContext, principal: Principal, agent
 }
 
 /**
- * Stores an existing private key as the agent's new wallet (imports). Refuses to replace a
- * wallet: an agent's key never changes under it, and one address belongs to one agent.
+ * Stores an existing private key as the agent's new wallet in `tenantId` (imports). Refuses to
+ * replace a wallet: an agent's key never changes under it, and one address belongs to one agent.
  * @param privateKey 32 bytes; the caller zeroes them afterwards.
  * @param options `nextNonce` seeds the nonce (AgentVault's `last_nonce`); the chain's count wins when higher.
  * @throws {ValidationError} bad `agent_id` or not a valid secp256k1 key (field `private_key`);
  *   {@link ConflictError} `WALLET_EXISTS` when the agent has a wallet or the address is another
  *   agent's; {@link UpstreamError} when the key provider fails (nothing is written then).
  */
-export async function importWallet(ctx: CoreContext, principal: Principal, agentIdInput: unknown, privateKey: Uint8Array, origin: Exclude<WalletOrigin, 'generated'>, options: { nextNonce?: number } = {}): Promise<WalletView> {
+export async function importWallet(ctx: WalletStore, tenantId: string, agentIdInput: unknown, privateKey: Uint8Array, origin: Exclude<WalletOrigin, 'generated'>, options: { nextNonce?: number } = {}): Promise<WalletView> {
   const agentId = parseAgentId(agentIdInput);
   const address = addressOfKey(privateKey);
   if (address === undefined) throw new ValidationError('private_key', 'is not a valid secp256k1 private key (32 bytes, 0 < key < curve order)');
@@ -162,7 +169,7 @@ export async function importWallet(ctx: CoreContext, principal: Principal, agent
     const taken = await ctx.db
       .selectFrom('wallets')
       .select(['agent_id', 'address'])
-      .where('tenant_id', '=', principal.tenantId)
+      .where('tenant_id', '=', tenantId)
       .where((eb) => eb.or([eb('agent_id', '=', agentId), eb.and([eb('chain_id', '=', String(ctx.chain.chainId)), eb('address', '=', address)])]))
       .executeTakeFirst();
     if (!taken) return undefined;
@@ -172,7 +179,7 @@ export async function importWallet(ctx: CoreContext, principal: Principal, agent
   };
   const before = await clash();
   if (before) throw before;
-  const inserted = await insertWallet(ctx, principal.tenantId, agentId, privateKey, address, origin, options.nextNonce ?? 0);
+  const inserted = await insertWallet(ctx, tenantId, agentId, privateKey, address, origin, options.nextNonce ?? 0);
   if (inserted) return walletView(inserted);
   // Lost a race with a concurrent create or import.
   throw (await clash()) ?? new ConflictError('WALLET_EXISTS', `agent_id "${agentId}" already has a wallet`);

@@ -7,7 +7,10 @@
  *
  * Protocol: argv `--data-dir DIR [--postgres] [--anvil]`; sends one IPC message
  * `{ databaseUrl?, rpcUrl?, chainId? }` when ready, or `{ error }`; stops on SIGTERM or disconnect.
+ * While running, the same message plus this pid is in `DATA_DIR/services.json` (mode 0600), so
+ * `vaultpilot` CLI commands find the embedded database without DATABASE_URL.
  */
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './postgres.ts';
@@ -23,6 +26,7 @@ export interface ServicesReady {
 
 const { values } = parseArgs({ options: { 'data-dir': { type: 'string' }, postgres: { type: 'boolean' }, anvil: { type: 'boolean' } } });
 const dataDir = values['data-dir'] ?? '.data';
+const stateFile = path.join(dataDir, 'services.json');
 let pg: EmbeddedPostgres | undefined;
 let anvil: EmbeddedAnvil | undefined;
 let stopping = false;
@@ -30,6 +34,7 @@ let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
+  rmSync(stateFile, { force: true });
   await anvil?.stop();
   await pg?.stop().catch(() => undefined);
   process.exit(0);
@@ -49,6 +54,7 @@ try {
     ready.rpcUrl = anvil.url;
     ready.chainId = anvil.chainId;
   }
+  writeFileSync(stateFile, `${JSON.stringify({ ...ready, pid: process.pid })}\n`, { mode: 0o600 });
   process.send?.(ready);
 } catch (err) {
   process.send?.({ error: err instanceof Error ? err.message : String(err) } satisfies ServicesReady);
