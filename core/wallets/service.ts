@@ -130,7 +130,7 @@ async function insertWallet(ctx: WalletStore, tenantId: string, agentId: string,
  * @throws {ValidationError} bad `agent_id`; {@link UpstreamError} when the key provider fails
  *   (no row is written then).
  */
-export async function createWallet(ctx: CoreContext, principal: Principal, agentIdInput: unknown): Promise<{ wallet: WalletView; created: boolean }> {
+export async function createWallet(ctx: WalletStore, principal: Pick<Principal, 'tenantId'>, agentIdInput: unknown): Promise<{ wallet: WalletView; created: boolean }> {
   const agentId = parseAgentId(agentIdInput);
   const existing = await findWallet(ctx, principal, agentId);
   if (existing) return { wallet: walletView(existing), created: false };
@@ -186,7 +186,7 @@ export async function importWallet(ctx: WalletStore, tenantId: string, agentIdIn
 }
 
 /** Finds the caller's wallet by agent id, or `undefined`. */
-export async function findWallet(ctx: CoreContext, principal: Principal, agentId: string): Promise<WalletRow | undefined> {
+export async function findWallet(ctx: Pick<CoreContext, 'db'>, principal: Pick<Principal, 'tenantId'>, agentId: string): Promise<WalletRow | undefined> {
   return ctx.db
     .selectFrom('wallets')
     .selectAll()
@@ -241,7 +241,7 @@ export async function walletBalance(ctx: CoreContext, row: WalletRow): Promise<E
  * sign for the wrong wallet.
  * @throws {UpstreamError} `KEY_PROVIDER_UNAVAILABLE` | `KEY_PROVIDER_DENIED`.
  */
-export async function withSigner<T>(ctx: CoreContext, row: WalletRow, fn: (signer: Wallet) => Promise<T>): Promise<T> {
+export async function withSigner<T>(ctx: Pick<CoreContext, 'keys'>, row: WalletRow, fn: (signer: Wallet) => Promise<T>): Promise<T> {
   const key = await ctx.keys
     .unwrap(wrappedKeyOf(row), wrapContext(row))
     .catch(keyProviderFailure);
