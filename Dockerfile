@@ -3,6 +3,7 @@
 # VaultPilot image: one image, two processes.
 #   server: node server/main.ts   (default CMD; HTTP on PORT, 8080)
 #   worker: node worker/main.ts   (metrics and /healthz on WORKER_METRICS_PORT, 9464)
+#   vaultpilot <command>          (operator CLI: key rotation, AgentVault import)
 # Node 24 runs the .ts sources directly (type stripping), so there is no build step: the image is
 # the production dependencies plus the sources.
 
@@ -34,6 +35,10 @@ COPY worker ./worker
 COPY keyproviders ./keyproviders
 COPY admin-ui ./admin-ui
 COPY scripts ./scripts
+COPY cli ./cli
+COPY bin ./bin
+# The operator CLI: `docker compose exec server vaultpilot keys rewrap --to aws-kms`.
+RUN ln -s /app/bin/vaultpilot.ts /usr/local/bin/vaultpilot
 
 # DATA_DIR is the only place the processes may write; mount a volume here if anything must persist.
 RUN mkdir -p /data && chown node:node /data

@@ -364,14 +364,14 @@ test('.env.example: production mode, and secrets left empty with a way to genera
   const entries = loadEnvExample();
   const env = activeEnv(entries);
   assert.equal(env['NODE_ENV'], 'production');
-  for (const name of ['ADMIN_API_KEY', 'FERNET_KEY', 'POSTGRES_PASSWORD', 'GRAFANA_ADMIN_PASSWORD']) {
+  for (const name of ['ADMIN_API_KEY', 'FERNET_KEYS', 'POSTGRES_PASSWORD', 'GRAFANA_ADMIN_PASSWORD']) {
     assert.ok(name in env, `${name} is an active line to fill in`);
     assert.equal(env[name], '', `${name} must be left empty in the example`);
   }
   const doc = (name: string) => entries.find((e) => e.name === name)?.doc ?? '';
   assert.match(doc('ADMIN_API_KEY'), /openssl rand -hex 32/);
-  assert.match(doc('FERNET_KEY'), /Fernet\.generate_key\(\)/);
-  assert.match(doc('FERNET_KEY'), /randomBytes\(32\)\.toString\('base64url'\)/);
+  assert.match(doc('FERNET_KEYS'), /Fernet\.generate_key\(\)/);
+  assert.match(doc('FERNET_KEYS'), /randomBytes\(32\)\.toString\('base64url'\)/);
   assert.match(doc('POSTGRES_PASSWORD'), /openssl rand/);
   // No line, active or commented, carries something that looks like a real secret.
   for (const e of entries) {
@@ -387,7 +387,7 @@ test('.env.example: its values pass the config; production refuses it until the 
     (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       const problems = err.problems.join('\n');
-      assert.match(problems, /FERNET_KEY is required/);
+      assert.match(problems, /FERNET_KEYS is required/);
       assert.match(problems, /RPC_URLS is required/);
       assert.match(problems, /DATABASE_URL is required/);
       return true;
@@ -397,7 +397,7 @@ test('.env.example: its values pass the config; production refuses it until the 
     ...env,
     DATABASE_URL: 'postgres://vaultpilot:pw@postgres:5432/vaultpilot',
     RPC_URLS: 'https://rpc-a.test,https://rpc-b.test',
-    FERNET_KEY: `${'A'.repeat(43)}=`,
+    FERNET_KEYS: `${'A'.repeat(43)}=`,
     ADMIN_API_KEY: 'f'.repeat(64),
   };
   const config = loadConfig(filled);
