@@ -37,7 +37,9 @@ export async function readiness(core: CoreContext): Promise<{ ready: boolean; ch
   const providers = keyProvider.map((p) => ({ ...p, detail: p.detail.slice(0, 200) }));
   const key_provider: Check = {
     ok: providers.every((p) => p.ok),
-    detail: providers.map((p) => `${p.provider}${p.active ? ' (active)' : ''}: ${p.ok ? 'ok' : 'FAILING'}: ${p.detail}`).join('; '),
+    detail: providers
+      .map((p) => `${p.provider}${p.active ? ' (active)' : ''}: ${p.ok ? 'ok' : 'FAILING'}: ${p.detail.replace(`${p.provider}: `, '')}`)
+      .join('; '),
   };
   return { ready: database.ok && chain.ok && key_provider.ok, checks: { database, chain, key_provider }, key_providers: providers };
 }
