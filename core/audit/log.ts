@@ -9,12 +9,20 @@ import type { AuditEventRow, Database } from '../db/types.ts';
 
 /** Field names whose values are secrets, at any depth. */
 const SECRET_KEYS = new Set([
+  // key material, in the clear or encrypted (a keystore can be attacked offline)
   'private_key',
   'privatekey',
   'mnemonic',
+  'keystore',
+  'keystore_json',
+  'encrypted_json',
+  // what unlocks key material or a guarded action
   'passphrase',
+  'new_passphrase',
   'password',
   'confirmation_code',
+  'export_code',
+  // credentials
   'api_key',
   'apikey',
   'authorization',
@@ -22,8 +30,8 @@ const SECRET_KEYS = new Set([
   'fernet_key',
   'secret',
   'token',
+  // signed payloads
   'raw_tx',
-  'keystore_json',
 ]);
 
 /** Returns a deep copy of `value` with secret fields replaced by "[redacted]". */

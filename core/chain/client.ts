@@ -153,6 +153,14 @@ export class ChainClient {
     return this.call('eth_getCode', (p) => p.getCode(address));
   }
 
+  /**
+   * Runs a read-only call against the latest block (`eth_call`) and returns the raw return data.
+   * Reverts are node answers and are thrown as ethers raises them (`CALL_EXCEPTION`).
+   */
+  ethCall(tx: { to: string; data: string }): Promise<string> {
+    return this.call('eth_call', (p) => p.call({ to: tx.to, data: tx.data, blockTag: 'latest' }));
+  }
+
   /** Sends a signed raw transaction (`eth_sendRawTransaction`); returns its hash. */
   async broadcast(rawTx: string): Promise<string> {
     return this.call('eth_sendRawTransaction', (p) => p.send('eth_sendRawTransaction', [rawTx]) as Promise<string>);
