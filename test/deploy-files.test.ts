@@ -487,6 +487,16 @@ test('Dockerfile: the command it runs exists in the repo', () => {
   for (const file of files) assert.ok(fs.existsSync(path.join(ROOT, file)), `the image runs ${file}, which does not exist yet`);
 });
 
+test('Dockerfile: the vaultpilot CLI is on PATH in the image and its entry is an executable node script', () => {
+  const runs = loadDockerfileStages().at(-1)!.filter((i) => i.op === 'RUN').map((i) => i.args);
+  assert.ok(runs.some((a) => /ln -s \/app\/bin\/vaultpilot\.ts \/usr\/local\/bin\/vaultpilot/.test(a)), 'the runtime stage links /usr/local/bin/vaultpilot');
+  const entry = path.join(ROOT, 'bin', 'vaultpilot.ts');
+  assert.match(read('bin/vaultpilot.ts').split('\n')[0]!, /^#!\/usr\/bin\/env node$/);
+  assert.ok((fs.statSync(entry).mode & 0o111) !== 0, 'bin/vaultpilot.ts is executable');
+  const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string> };
+  assert.equal(pkg.bin['vaultpilot'], './bin/vaultpilot.ts');
+});
+
 test('Dockerfile: every path it copies from the build context exists and is not dockerignored', () => {
   const ignored = read('.dockerignore')
     .split('\n')
@@ -502,7 +512,7 @@ test('Dockerfile: every path it copies from the build context exists and is not 
       const parts = i.args.split(/\s+/).filter((p) => !p.startsWith('--'));
       return parts.slice(0, -1);
     });
-  for (const dir of ['core', 'server', 'worker', 'keyproviders', 'admin-ui', 'scripts', 'package.json', 'package-lock.json']) {
+  for (const dir of ['core', 'server', 'worker', 'keyproviders', 'admin-ui', 'scripts', 'cli', 'bin', 'package.json', 'package-lock.json']) {
     assert.ok(sources.includes(dir), `the image copies ${dir}`);
   }
   for (const src of sources) {
