@@ -44,7 +44,7 @@ async function importBytes(ctx: WalletStore, tenantId: string, agentId: string, 
 export async function importFromPrivateKey(
   ctx: WalletStore,
   principal: Pick<Principal, 'tenantId'>,
-  input: { agent_id: unknown; private_key: unknown },
+  input: { agent_id: unknown; private_key?: unknown },
   options: { origin?: ImportOrigin } = {},
 ): Promise<WalletView> {
   const agentId = parseAgentId(input.agent_id);
@@ -65,7 +65,7 @@ export async function importFromPrivateKey(
 export async function importFromMnemonic(
   ctx: WalletStore,
   principal: Pick<Principal, 'tenantId'>,
-  input: { agent_id: unknown; mnemonic: unknown; passphrase?: unknown; path?: unknown; account_index?: unknown },
+  input: { agent_id: unknown; mnemonic?: unknown; passphrase?: unknown; path?: unknown; account_index?: unknown },
   options: { origin?: ImportOrigin } = {},
 ): Promise<{ wallet: WalletView; derivation_path: string }> {
   const agentId = parseAgentId(input.agent_id);
@@ -87,7 +87,7 @@ export async function importFromMnemonic(
 export async function importFromKeystore(
   ctx: WalletStore,
   principal: Pick<Principal, 'tenantId'>,
-  input: { agent_id: unknown; encrypted_json: unknown; password: unknown },
+  input: { agent_id: unknown; encrypted_json?: unknown; password?: unknown },
   options: { origin?: ImportOrigin } = {},
 ): Promise<WalletView> {
   const agentId = parseAgentId(input.agent_id);

@@ -38,6 +38,30 @@ export const OPENAPI = {
     '/api/wallets': {
       get: { summary: 'List wallets, newest first', parameters: paging, responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('wallets', 'Wallet') } } }, ...errors } },
     },
+    '/api/wallets/import': {
+      post: {
+        summary: 'Import an existing key as an agent\'s wallet (private key, BIP-39 mnemonic or keystore v3)',
+        description: 'The key is wrapped by the active key provider at once. Secrets in the body are redacted from the event log. Fields that do not belong to the kind are refused.',
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/WalletImport' } } } },
+        responses: {
+          '201': { description: 'The new wallet (and, for a mnemonic, the derivation path used)', content: { 'application/json': { schema: { type: 'object', required: ['wallet'], properties: { wallet: { $ref: '#/components/schemas/Wallet' }, derivation_path: str } } } } },
+          '409': { description: 'WALLET_EXISTS: the agent has a wallet, or the address is another agent\'s', content: { 'application/json': { schema: error } } },
+          ...errors,
+        },
+      },
+    },
+    '/api/wallets/{id}/keystore': {
+      post: {
+        summary: 'A Web3 Secret Storage v3 keystore of the wallet (scrypt N=2^17, r=8, p=1; aes-128-ctr)',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: str }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['passphrase'], additionalProperties: false, properties: { passphrase: { type: 'string', minLength: 8, description: 'Protects the keystore; at least 8 characters' } } } } } },
+        responses: {
+          '200': { description: 'The keystore JSON text', content: { 'application/json': { schema: { type: 'object', required: ['agent_id', 'address', 'keystore'], properties: { agent_id: str, address: str, keystore: { type: 'string', description: 'Keystore v3 JSON text' } } } } } },
+          '404': { description: 'WALLET_NOT_FOUND', content: { 'application/json': { schema: error } } },
+          ...errors,
+        },
+      },
+    },
     '/api/wallets/{id}': {
       get: {
         summary: 'One wallet with its on-chain balance',
@@ -73,6 +97,22 @@ export const OPENAPI = {
       Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: str, message: str, details: {} } } } },
       Session: { type: 'object', properties: { principal: { type: 'object', properties: { key_id: str, name: str, role: str, tenant_id: str } } } },
       Wallet: { type: 'object', properties: { id: str, agent_id: str, address: str, chain_id: { type: 'integer' }, key_provider: str, origin: str, created_at: { type: 'string', format: 'date-time' } } },
+      WalletImport: {
+        type: 'object',
+        required: ['agent_id', 'kind'],
+        additionalProperties: false,
+        properties: {
+          agent_id: { type: 'string', description: '1-128 characters: letters, digits, _ . : @ -' },
+          kind: { enum: ['private_key', 'mnemonic', 'keystore'] },
+          private_key: { type: 'string', description: 'kind private_key: 64 hex characters, 0x optional' },
+          mnemonic: { type: 'string', description: 'kind mnemonic: BIP-39 phrase of 12-24 English words' },
+          passphrase: { type: 'string', description: 'kind mnemonic: optional BIP-39 passphrase' },
+          account_index: { type: 'integer', minimum: 0, maximum: 2147483647, description: "kind mnemonic: n in m/44'/60'/0'/0/n (default 0); not with path" },
+          path: { type: 'string', description: "kind mnemonic: explicit BIP-32 path such as m/44'/60'/0'/0/0; not with account_index" },
+          encrypted_json: { oneOf: [{ type: 'string' }, { type: 'object' }], description: 'kind keystore: keystore v3 JSON text or object' },
+          password: { type: 'string', description: 'kind keystore: the keystore password' },
+        },
+      },
       WalletWithBalance: { allOf: [{ $ref: '#/components/schemas/Wallet' }, { type: 'object', properties: { balance_wei: str, balance_eth: str, nonce: { type: 'integer', description: 'Next nonce VaultPilot will use' } } }] },
       Transaction: {
         type: 'object',

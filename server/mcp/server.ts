@@ -8,6 +8,7 @@ import type { ToolSession } from './tool.ts';
 import { registerWalletTools } from './wallet-tools.ts';
 import { registerTransferTools } from './transfer-tools.ts';
 import { registerChainTools } from './chain-tools.ts';
+import { registerToolkitTools } from './toolkit-tools.ts';
 
 /** Server name and version announced in the MCP `initialize` result. */
 export const SERVER_INFO = { name: 'vaultpilot', version: '0.1.0' } as const;
@@ -22,5 +23,6 @@ export function createMcpServer(session: ToolSession): McpServer {
   registerWalletTools(server, session);
   registerTransferTools(server, session);
   registerChainTools(server, session);
+  registerToolkitTools(server, session);
   return server;
 }
