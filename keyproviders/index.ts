@@ -184,8 +184,9 @@ export class KeyRing {
 }
 
 /**
- * Builds one provider from its settings.
- * @throws {KeyProviderError} `KEY_PROVIDER_UNAVAILABLE` when its settings are missing or malformed.
+ * Builds one provider from its settings, importing its module on first use.
+ * @throws {KeyProviderError} (as a rejection) `KEY_PROVIDER_UNAVAILABLE` when its settings are
+ *   missing or malformed.
  */
 export async function createProvider(name: ProviderName, config: KeyRingConfig): Promise<KeyProvider> {
   // Typed as a string so a caller that skipped validation still gets a coded error, not a crash.
@@ -213,8 +214,9 @@ export async function createProvider(name: ProviderName, config: KeyRingConfig):
 /**
  * Builds the key ring: the active provider plus every other provider whose settings are present.
  *
- * @throws {KeyProviderError} `KEY_PROVIDER_UNAVAILABLE` when the active provider is unknown or not
- *   configured, or a configured provider's settings are malformed (never echoing key material).
+ * @throws {KeyProviderError} (as a rejection) `KEY_PROVIDER_UNAVAILABLE` when the active provider is
+ *   unknown or not configured, or a configured provider's settings are malformed (never echoing
+ *   key material).
  */
 export async function createKeyRing(config: KeyRingConfig): Promise<KeyRing> {
   const active = await createProvider(config.active, config);
