@@ -18,6 +18,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { FernetKeyProvider, fernetDecrypt } from '../keyproviders/fernet.ts';
 import { TEST_FERNET_KEY, callOk, chainProvider, connectMcp, createTestDatabase, freshAddress, rpcUrl, startStack, type Stack } from './harness.ts';
 import { pyAgentvaultStore, pyEncrypt, pyGenerateKey, type AgentvaultStore } from './python-fernet.ts';
+import { startKmsEmulator } from './emulators/kms.ts';
+import { openWalletStore, signsWithAll } from './custody-harness.ts';
 import { plainDecimal } from '../core/import/agentvault.ts';
 import { parseAgentvaultDatabaseUrl, redactDatabaseUrl } from '../core/import/agentvault-sources.ts';
 
@@ -535,6 +537,48 @@ describe('vaultpilot import agentvault', () => {
     const table = await cli(['--wallet-store', path.join(dir, 'dry_store.json'), '--dry-run'], { env: { ENCRYPT_KEY: avKey } });
     assert.match(table.stdout, /DRY RUN: nothing was written/);
     assert.deepEqual(await counts(), before);
+  });
+
+  test('(g) with AWS KMS as the active provider, imported keys are wrapped by KMS and still sign', async () => {
+    const kms = await startKmsEmulator();
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    try {
+      const kim = newKey();
+      remember(kim.hex, kms.secretAccessKey);
+      const kimStore = pyAgentvaultStore(avKey, [{ agent_id: 'kim', private_key_hex: kim.hex, address: kim.address, chain_id: chainId, last_nonce: null }]);
+      remember(kimStore.kim!.encrypted_privkey_hex, Buffer.from(kimStore.kim!.encrypted_privkey_hex, 'hex').toString('ascii'));
+      writeFileSync(path.join(dir, 'kim_store.json'), JSON.stringify(kimStore));
+      const env = {
+        KEY_PROVIDER: 'aws-kms',
+        AWS_KMS_KEY_ID: kms.aliasName,
+        AWS_REGION: kms.region,
+        AWS_ENDPOINT_URL_KMS: kms.url,
+        AWS_ACCESS_KEY_ID: kms.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: kms.secretAccessKey,
+      };
+      const run = await cli(['--wallet-store', path.join(dir, 'kim_store.json'), '--encrypt-key', avKey, '--json'], { env });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(reportOf(run).key_provider, 'aws-kms');
+      const row = await stack.server.ctx.db.selectFrom('wallets').selectAll().where('agent_id', '=', 'kim').executeTakeFirstOrThrow();
+      assert.equal(row.key_provider, 'aws-kms');
+      assert.equal(row.origin, 'agentvault');
+      assert.ok(!row.wrapped_key.startsWith('gAAAAA'), 'not a Fernet token');
+      // The SDK in this process reads credentials from the environment, as the CLI did.
+      process.env.AWS_ACCESS_KEY_ID = kms.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = kms.secretAccessKey;
+      const store = await openWalletStore(stack.databaseUrl, { FERNET_KEYS: TEST_FERNET_KEY, ...env });
+      try {
+        assert.equal(await signsWithAll(store, 'kim'), 1);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      process.env.AWS_ACCESS_KEY_ID = saved.id;
+      process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+      if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+      await kms.close();
+    }
   });
 
   test('(e) one audit row per run, and no key, private key or token anywhere in output or the audit log', async () => {
