@@ -63,7 +63,6 @@ function withTimeout<T>(p: Promise<T>): Promise<T | undefined> {
 }
 
 function cleanText(s: string): string | null {
-  // eslint-disable-next-line no-control-regex
   const t = s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, MAX_TEXT);
   return t === '' ? null : t;
 }
