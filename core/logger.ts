@@ -22,6 +22,8 @@ export const REDACT_PATHS = [
   '*.mnemonic',
   'keystore',
   '*.keystore',
+  'keystore_json',
+  '*.keystore_json',
   'encrypted_json',
   '*.encrypted_json',
   'passphrase',

@@ -9,7 +9,13 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { parseEther } from 'ethers';
 import { callError, callOk, chainProvider, connectMcp, countRows, eventually, freshAddress, startStack, type Stack } from './harness.ts';
 
-const EXPECTED_TOOLS = ['provider_status', 'spin_up_wallet', 'list_wallets', 'query_balance', 'simulate_transfer', 'execute_transfer', 'get_transaction', 'request_faucet_funds'];
+const EXPECTED_TOOLS = [
+  'provider_status', 'spin_up_wallet', 'list_wallets', 'query_balance', 'simulate_transfer', 'execute_transfer', 'get_transaction', 'request_faucet_funds',
+  // the wallet toolkit (test/toolkit.test.ts)
+  'import_wallet_from_private_key', 'import_wallet_from_mnemonic', 'import_wallet_from_encrypted_json', 'export_wallet_keystore',
+  'encrypt_wallet_keystore', 'decrypt_wallet_keystore', 'export_wallet_private_key', 'generate_mnemonic', 'sign_message',
+  'verify_message', 'sign_typed_data', 'verify_typed_data', 'inspect_contract',
+];
 
 interface Tx {
   id: string;

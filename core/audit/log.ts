@@ -34,7 +34,14 @@ const SECRET_KEYS = new Set([
   'raw_tx',
 ]);
 
-/** Returns a deep copy of `value` with secret fields replaced by "[redacted]". */
+/** An EVM address: public by nature, never a credential even under a secret-sounding name. */
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
+
+/**
+ * Returns a deep copy of `value` with secret fields replaced by "[redacted]". A field named
+ * `token` holding an address is kept: EIP-712 payloads such as Permit2's `PermitDetails.token`
+ * name the ERC-20 being approved, which the audit log must show.
+ */
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (depth > 8 || value === null || typeof value !== 'object') {
     return typeof value === 'bigint' ? value.toString() : value;
@@ -42,7 +49,8 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEYS.has(k.toLowerCase()) && v !== undefined && v !== null ? '[redacted]' : redactSecrets(v, depth + 1);
+    const secret = SECRET_KEYS.has(k.toLowerCase()) && v !== undefined && v !== null && !(typeof v === 'string' && ADDRESS_RE.test(v));
+    out[k] = secret ? '[redacted]' : redactSecrets(v, depth + 1);
   }
   return out;
 }
