@@ -76,15 +76,7 @@ export class ConflictError extends VaultPilotError {
 /** A request refused by a guardrail (spend gate, faucet cap, funds, plaintext export gates). */
 export class PolicyError extends VaultPilotError {
   constructor(
-    code:
-      | 'CONFIRMATION_REQUIRED'
-      | 'INSUFFICIENT_FUNDS'
-      | 'FAUCET_DISABLED'
-      | 'FAUCET_LIMIT'
-      | 'EXPORT_DISABLED'
-      | 'EXPORT_CODE_NOT_CONFIGURED'
-      | 'EXPORT_CODE_REQUIRED'
-      | 'EXPORT_CODE_INVALID',
+    code: Extract<ErrorCode, 'CONFIRMATION_REQUIRED' | 'INSUFFICIENT_FUNDS' | `FAUCET_${string}` | `EXPORT_${string}`>,
     message: string,
     details?: Record<string, unknown>,
   ) {

@@ -46,6 +46,11 @@ function importSummary(w: WalletView, how: string): string {
   return `Imported ${how} as the wallet of ${w.agent_id}: ${w.address} (chainId ${w.chain_id}, wrapped by ${w.key_provider})`;
 }
 
+/** The one-line result of a signature check. */
+function verificationSummary(out: { valid: boolean; recovered_address: string }): string {
+  return out.valid ? `Valid: signed by ${out.recovered_address}` : `Not signed by that address: the signature recovers to ${out.recovered_address}`;
+}
+
 /** Registers the wallet toolkit tools on `server` for `session`. */
 export function registerToolkitTools(server: McpServer, session: ToolSession): void {
   const { core, principal } = session;
@@ -267,7 +272,7 @@ export function registerToolkitTools(server: McpServer, session: ToolSession): v
     },
     async (args) => {
       const out = verifyMessage(args);
-      return { result: out, summary: out.valid ? `Valid: signed by ${out.recovered_address}` : `Not signed by that address: the signature recovers to ${out.recovered_address}` };
+      return { result: out, summary: verificationSummary(out) };
     },
   );
 
@@ -308,7 +313,7 @@ export function registerToolkitTools(server: McpServer, session: ToolSession): v
     },
     async (args) => {
       const out = verifyTypedData(args);
-      return { result: out, summary: out.valid ? `Valid: signed by ${out.recovered_address}` : `Not signed by that address: the signature recovers to ${out.recovered_address}` };
+      return { result: out, summary: verificationSummary(out) };
     },
   );
 
