@@ -51,6 +51,17 @@ async function unwrapAndSign(provider: KeyProvider, wrapped: Awaited<ReturnType<
   }
 }
 
+/**
+ * An iteration count option (a count of signatures, not an amount).
+ * @throws {Error} with the usage when it is not a whole number of at least `min`.
+ */
+function iterations(name: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const count = /^\d{1,7}$/.test(value) ? Number.parseInt(value, 10) : -1;
+  if (count < min) throw new Error(`${USAGE}\n--${name} must be a whole number of at least ${min} (got "${value}")`);
+  return count;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { n: { type: 'string' }, warmup: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -60,9 +71,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const n = Number(values.n ?? 500);
-  const warmup = Number(values.warmup ?? 50);
-  if (!Number.isInteger(n) || n < 10 || !Number.isInteger(warmup) || warmup < 0) throw new Error(`${USAGE}\n--n must be an integer >= 10, --warmup >= 0`);
+  const n = iterations('n', values.n, 500, 10);
+  const warmup = iterations('warmup', values.warmup, 50, 0);
 
   const kms = await startKmsEmulator();
   const vault = await startVaultEmulator();

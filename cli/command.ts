@@ -40,13 +40,12 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(
 }
 
 /**
- * A positive integer option.
+ * A whole-number option such as a batch size (a count, never an amount of money).
  * @throws {UsageError} when `value` is not an integer in [min, max].
  */
 export function intOption(name: string, value: string | undefined, fallback: number, min = 1, max = 10_000): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got "${value}")`);
-  }
-  return Number(value);
+  const count = /^\d{1,9}$/.test(value) ? Number.parseInt(value, 10) : Number.NaN;
+  if (!(count >= min && count <= max)) throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got "${value}")`);
+  return count;
 }

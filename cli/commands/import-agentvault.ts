@@ -11,7 +11,8 @@ import { openCliContext } from '../context.ts';
 import { recordAudit } from '../../core/audit/log.ts';
 import { VaultPilotError } from '../../core/errors.ts';
 import { KeyProviderError } from '../../keyproviders/index.ts';
-import { checkFernetKeys, importAgentvaultRecords, resolveTenant, type ImportReport } from '../../core/import/agentvault.ts';
+import { checkFernetKeys, importAgentvaultRecords, type ImportReport } from '../../core/import/agentvault.ts';
+import { resolveTenant } from '../../core/tenants.ts';
 import { parseAgentvaultDatabaseUrl, readAgentvaultSources, redactDatabaseUrl } from '../../core/import/agentvault-sources.ts';
 
 const USAGE = `usage: vaultpilot import agentvault [sources] [options]

@@ -9,6 +9,8 @@ import { rewrapWallets, type RewrapReport } from '../../core/custody/rewrap.ts';
 import { intOption, parseOptions, UsageError, type CliCommand } from '../command.ts';
 import { openCliContext } from '../context.ts';
 import type { Db } from '../../core/db/connect.ts';
+import { ValidationError } from '../../core/errors.ts';
+import { resolveTenant } from '../../core/tenants.ts';
 
 const USAGE = `usage: vaultpilot keys rewrap --to <${PROVIDER_NAMES.join('|')}> [options]
 
@@ -27,10 +29,13 @@ options:
   --dry-run         unwrap and check every wallet that would move; write nothing
   --json            print the report as JSON`;
 
+/** The tenant's id; an unknown name is a usage error (nothing is created). */
 async function tenantIdOf(db: Db, name: string): Promise<string> {
-  const row = await db.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirst();
-  if (!row) throw new UsageError(`--tenant: no tenant named "${name}"`);
-  return row.id;
+  const id = await resolveTenant(db, name, false).catch((err: unknown) => {
+    throw err instanceof ValidationError ? new UsageError(`--tenant: ${err.message.replace(/^tenant: /, '')}`) : err;
+  });
+  if (id === undefined) throw new UsageError(`--tenant: no tenant named "${name}"`);
+  return id;
 }
 
 function summary(report: RewrapReport): string {

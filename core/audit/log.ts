@@ -58,7 +58,7 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
 /** One audit entry to record. */
 export interface AuditEntry {
   tenantId: string | null;
-  kind: 'tool_call' | 'api_write' | 'auth' | 'cli';
+  kind: AuditEventRow['kind'];
   /** Tool name (`execute_transfer`) or `METHOD /route`. */
   action: string;
   /** Visible key id (`vp_1a2b3c4d`), never the key. */
@@ -102,7 +102,7 @@ export interface AuditQuery {
   agentId?: string;
   action?: string;
   status?: 'ok' | 'error' | 'refused';
-  kind?: 'tool_call' | 'api_write' | 'auth';
+  kind?: AuditEventRow['kind'];
   cursor?: string;
   limit: number;
   /** Also return rows without a tenant (refused authentication attempts). */

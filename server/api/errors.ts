@@ -1,8 +1,9 @@
 /**
  * REST error shape `{"error":{"code","message","details"}}` with the error's HTTP status, and
- * query-string validation that names the parameter and the rule.
+ * query-string and JSON-body validation that names the parameter or field and the rule.
  */
 import type { Context } from 'hono';
+import type { AppEnv } from '../env.ts';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { ValidationError, toVaultPilotError } from '../../core/errors.ts';
@@ -26,6 +27,22 @@ export function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<
     throw new ValidationError(String(issue.path[0] ?? 'query'), issue.message);
   }
   return result.data;
+}
+
+/**
+ * Reads a JSON object body and checks it against `schema`.
+ * @throws {ValidationError} `INVALID_INPUT` naming the first bad field (or `body` when it is not a
+ *   JSON object). Values are never echoed.
+ */
+export async function parseBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
+  const body: unknown = await c.req.json().catch(() => undefined);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('body', 'must be a JSON object (Content-Type: application/json)');
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') throw new ValidationError(issue.keys[0]!, 'is not a field of this request');
+  const field = String(issue.path[0] ?? 'body');
+  throw new ValidationError(field, (body as Record<string, unknown>)[field] === undefined ? 'is required' : issue.message);
 }
 
 /** `limit` query parameter: 1-200, default 50. */

@@ -19,7 +19,7 @@ export function eventRoutes(core: CoreContext): Hono<AppEnv> {
         agent_id: z.string().max(128).optional(),
         action: z.string().max(200).optional(),
         status: z.enum(['ok', 'error', 'refused'], { message: 'must be ok, error or refused' }).optional(),
-        kind: z.enum(['tool_call', 'api_write', 'auth'], { message: 'must be tool_call, api_write or auth' }).optional(),
+        kind: z.enum(['tool_call', 'api_write', 'auth', 'cli'], { message: 'must be tool_call, api_write, auth or cli' }).optional(),
       }),
     );
     const { limit, cursor, wallet_id, agent_id, action, status, kind } = q;

@@ -83,7 +83,7 @@ export const OPENAPI = {
     '/api/events': {
       get: {
         summary: 'The audit log, newest first',
-        parameters: [...paging, q('wallet_id', 'Only this wallet'), q('agent_id', 'Only this agent'), q('action', 'Tool name or "METHOD /route"'), q('status', 'ok, error or refused', { enum: ['ok', 'error', 'refused'] }), q('kind', 'tool_call, api_write or auth', { enum: ['tool_call', 'api_write', 'auth'] })],
+        parameters: [...paging, q('wallet_id', 'Only this wallet'), q('agent_id', 'Only this agent'), q('action', 'Tool name or "METHOD /route"'), q('status', 'ok, error or refused', { enum: ['ok', 'error', 'refused'] }), q('kind', 'tool_call, api_write, auth or cli', { enum: ['tool_call', 'api_write', 'auth', 'cli'] })],
         responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('events', 'Event') } } }, ...errors },
       },
     },

@@ -5,17 +5,16 @@
  * wallet). The two writes are audited (`api_write`) with secrets redacted, refusals included.
  * Plaintext key export is deliberately not offered over REST.
  */
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { z } from 'zod';
 import type { CoreContext } from '../../core/context.ts';
-import { recordAudit } from '../../core/audit/log.ts';
-import { ValidationError, toVaultPilotError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { getWalletById, listWallets, walletBalance, walletView } from '../../core/wallets/service.ts';
 import { importFromKeystore, importFromMnemonic, importFromPrivateKey } from '../../core/wallets/import.ts';
 import { keystoreOfWallet, parseNewPassphrase } from '../../core/wallets/keystore.ts';
 import type { AppEnv } from '../env.ts';
-import { clientIp } from '../auth.ts';
-import { limitParam, parseQuery } from './errors.ts';
+import { limitParam, parseBody, parseQuery } from './errors.ts';
+import { audited } from './audited.ts';
 
 const IMPORT_KINDS = ['private_key', 'mnemonic', 'keystore'] as const;
 /** The body fields each import kind takes besides `agent_id` and `kind`. */
@@ -38,66 +37,6 @@ const importBody = z.strictObject({
 });
 
 const keystoreBody = z.strictObject({ passphrase: z.string('must be a string') });
-
-/**
- * Reads a JSON object body and checks it against `schema`.
- * @throws {ValidationError} `INVALID_INPUT` naming the first bad field (or `body` when it is not a
- *   JSON object). Values are never echoed.
- */
-async function parseBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
-  const body: unknown = await c.req.json().catch(() => undefined);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('body', 'must be a JSON object (Content-Type: application/json)');
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') throw new ValidationError(issue.keys[0]!, 'is not a field of this request');
-  const field = String(issue.path[0] ?? 'body');
-  throw new ValidationError(field, (body as Record<string, unknown>)[field] === undefined ? 'is required' : issue.message);
-}
-
-/** What the audit row of a REST write records, filled in as the handler learns it. */
-interface WriteRecord {
-  /** The parsed body (redacted when stored); `null` until it parsed, so a raw body is never stored. */
-  request: unknown;
-  agentId: string | null;
-  walletId: string | null;
-}
-
-/**
- * Runs a REST write and records its `api_write` audit row, `ok` with the response or
- * `refused`/`error` with the code; secrets are redacted by field name (core/audit/log.ts).
- */
-async function audited<R>(core: CoreContext, c: Context<AppEnv>, action: string, fn: (record: WriteRecord) => Promise<R>): Promise<R> {
-  const principal = c.get('principal');
-  const started = performance.now();
-  const record: WriteRecord = { request: null, agentId: null, walletId: null };
-  const base = () => ({
-    tenantId: principal.tenantId,
-    kind: 'api_write' as const,
-    action,
-    principal: principal.keyPrefix,
-    agentId: record.agentId,
-    walletId: record.walletId,
-    request: record.request,
-    requestId: c.get('requestId'),
-    ip: clientIp(c),
-  });
-  try {
-    const out = await fn(record);
-    await recordAudit(core.db, { ...base(), status: 'ok', durationMs: performance.now() - started, response: out });
-    return out;
-  } catch (err) {
-    const e = toVaultPilotError(err);
-    await recordAudit(core.db, {
-      ...base(),
-      status: e.status < 500 ? 'refused' : 'error',
-      errorCode: e.code,
-      durationMs: performance.now() - started,
-      response: { error: { code: e.code, message: e.message, details: e.details ?? null } },
-    }).catch((auditErr: unknown) => core.logger.error({ err: auditErr, requestId: c.get('requestId') }, 'audit write failed'));
-    throw err;
-  }
-}
 
 /** Wallet routes, mounted under `/api/wallets`. */
 export function walletRoutes(core: CoreContext): Hono<AppEnv> {
