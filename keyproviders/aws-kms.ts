@@ -17,7 +17,7 @@
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { KMSClientConfig } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { KeyProviderError } from './index.ts';
+import { KeyProviderError, PRIVATE_KEY_BYTES, assertPrivateKeyBytes } from './index.ts';
 import type { KeyProvider, KeyProviderErrorCode, WrapContext, WrappedKey } from './index.ts';
 
 /** Settings of {@link AwsKmsKeyProvider}; `core/config.ts` fills them from the environment. */
@@ -35,7 +35,6 @@ export interface AwsKmsSettings {
 }
 
 const PROVIDER = 'aws-kms';
-const PRIVATE_KEY_BYTES = 32;
 const DEFAULT_TIMEOUT_MS = 5000;
 /** One retry: a transient blip is absorbed, a dead KMS fails within about two timeouts. */
 const MAX_ATTEMPTS = 2;
@@ -177,9 +176,7 @@ export class AwsKmsKeyProvider implements KeyProvider {
    *   UNAVAILABLE when KMS cannot be reached in time.
    */
   async wrap(plaintext: Uint8Array, context: WrapContext): Promise<WrappedKey> {
-    if (!(plaintext instanceof Uint8Array) || plaintext.length !== PRIVATE_KEY_BYTES) {
-      throw denied(`AWS KMS wraps 32-byte private keys only, got ${plaintext instanceof Uint8Array ? `${plaintext.length} bytes` : typeof plaintext}`);
-    }
+    assertPrivateKeyBytes(plaintext, PROVIDER);
     const EncryptionContext = encryptionContext(context);
     const out = await this.#send('Encrypt', (client) =>
       client.send(new EncryptCommand({ KeyId: this.#keyId, Plaintext: plaintext, EncryptionContext })),

@@ -20,7 +20,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
-import { KeyProviderError } from './index.ts';
+import { KeyProviderError, PRIVATE_KEY_BYTES, assertPrivateKeyBytes } from './index.ts';
 import type { KeyProvider, WrapContext, WrappedKey } from './index.ts';
 
 const VERSION = 0x80;
@@ -34,8 +34,6 @@ const HEADER_BYTES = 1 + TIMESTAMP_BYTES + IV_BYTES;
 const MIN_TOKEN_BYTES = HEADER_BYTES + BLOCK_BYTES + HMAC_BYTES;
 /** How far in the future a timestamp may be when a TTL is checked; Python's `_MAX_CLOCK_SKEW`. */
 const MAX_CLOCK_SKEW_SECONDS = 60;
-/** Wallet private keys are secp256k1 scalars. */
-const PRIVATE_KEY_BYTES = 32;
 
 /** A decoded Fernet key: the halves and a non-secret fingerprint. */
 interface FernetKey {
@@ -276,12 +274,7 @@ export class FernetKeyProvider implements KeyProvider {
    * @throws {KeyProviderError} `KEY_PROVIDER_DENIED` when `plaintext` is not 32 bytes.
    */
   async wrap(plaintext: Uint8Array, _context: WrapContext): Promise<WrappedKey> {
-    if (!(plaintext instanceof Uint8Array) || plaintext.length !== PRIVATE_KEY_BYTES) {
-      throw new KeyProviderError(
-        'KEY_PROVIDER_DENIED',
-        `refusing to wrap: expected a ${PRIVATE_KEY_BYTES}-byte private key`,
-      );
-    }
+    assertPrivateKeyBytes(plaintext, 'fernet');
     const key = this.#keys[0]!;
     return {
       provider: 'fernet',

@@ -99,6 +99,20 @@ export class KeyProviderError extends Error {
   }
 }
 
+/** Wallet private keys are secp256k1 scalars: 32 bytes. */
+export const PRIVATE_KEY_BYTES = 32;
+
+/**
+ * The check every provider's `wrap` makes first: only a 32-byte private key is wrapped.
+ * @throws {KeyProviderError} `KEY_PROVIDER_DENIED` naming the provider and what it got (never the bytes).
+ */
+export function assertPrivateKeyBytes(plaintext: unknown, provider: ProviderName): asserts plaintext is Uint8Array {
+  if (!(plaintext instanceof Uint8Array) || plaintext.length !== PRIVATE_KEY_BYTES) {
+    const got = plaintext instanceof Uint8Array ? `${plaintext.length} bytes` : typeof plaintext;
+    throw new KeyProviderError('KEY_PROVIDER_DENIED', `${provider} wraps ${PRIVATE_KEY_BYTES}-byte private keys only, got ${got}`, provider);
+  }
+}
+
 /**
  * Settings {@link createKeyRing} reads; `core/config.ts` produces them from the environment.
  * A provider is configured when its section is present; `active` must be one of them.

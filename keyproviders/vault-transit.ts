@@ -33,7 +33,7 @@
  */
 
 import vault from 'node-vault';
-import { KeyProviderError } from './index.ts';
+import { KeyProviderError, PRIVATE_KEY_BYTES, assertPrivateKeyBytes } from './index.ts';
 import type { KeyProvider, WrapContext, WrappedKey } from './index.ts';
 
 /** Settings of the Vault transit provider; `core/config.ts` fills them from the environment. */
@@ -61,7 +61,6 @@ export interface VaultTransitOptions {
   cacheMs?: number;
 }
 
-const PRIVATE_KEY_BYTES = 32;
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_CACHE_MS = 30_000;
 /** How long to wait before retrying a token lookup that failed because Vault was unreachable. */
@@ -216,9 +215,7 @@ export class VaultTransitKeyProvider implements KeyProvider {
    *   or slower than the timeout.
    */
   async wrap(plaintext: Uint8Array, context: WrapContext): Promise<WrappedKey> {
-    if (!(plaintext instanceof Uint8Array) || plaintext.length !== PRIVATE_KEY_BYTES) {
-      throw this.#denied(`refusing to wrap: expected a ${PRIVATE_KEY_BYTES}-byte private key`);
-    }
+    assertPrivateKeyBytes(plaintext, 'vault');
     const info = await this.#keyInfo(false);
     if (!info.derived) throw new KeyProviderError('KEY_PROVIDER_UNAVAILABLE', this.#notDerived(), 'vault');
     const plaintextB64 = Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.length).toString('base64');
