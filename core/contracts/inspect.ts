@@ -90,7 +90,10 @@ function decodeUint(data: string | undefined): bigint | null {
   return coder.decode(['uint256'], data)[0] as bigint;
 }
 
-/** `value / 10^decimals` as an exact decimal string (no trailing zeros). */
+/**
+ * `value / 10^decimals` as an exact decimal string (no trailing zeros). Not ethers' `formatUnits`:
+ * a token may report any `decimals` up to 255, and formatUnits refuses more than about 80.
+ */
 function decimalString(value: bigint, decimals: number): string {
   const digits = value.toString().padStart(decimals + 1, '0');
   const whole = digits.slice(0, digits.length - decimals);
