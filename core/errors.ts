@@ -15,6 +15,10 @@ export type ErrorCode =
   | 'WALLET_NOT_FOUND'
   | 'WALLET_EXISTS'
   | 'TRANSACTION_NOT_FOUND'
+  | 'STRATEGY_NOT_FOUND'
+  | 'STRATEGY_EXISTS'
+  | 'STRATEGY_NOT_ACTIVE'
+  | 'STRATEGY_COMPLETED'
   | 'CONFIRMATION_REQUIRED'
   | 'INSUFFICIENT_FUNDS'
   | 'FAUCET_DISABLED'
@@ -61,14 +65,17 @@ export class ValidationError extends VaultPilotError {
 
 /** A missing row (wallet, transaction, …) in the caller's tenant. */
 export class NotFoundError extends VaultPilotError {
-  constructor(code: 'WALLET_NOT_FOUND' | 'TRANSACTION_NOT_FOUND' | 'NOT_FOUND', message: string) {
+  constructor(code: 'WALLET_NOT_FOUND' | 'TRANSACTION_NOT_FOUND' | 'STRATEGY_NOT_FOUND' | 'NOT_FOUND', message: string) {
     super(code, message, 404);
   }
 }
 
-/** A write that would clash with an existing row (an agent's wallet, an address already held). */
+/**
+ * A write that clashes with an existing row or state: an agent's wallet or a strategy label
+ * already taken, an address already held, a strategy that is not running or has completed.
+ */
 export class ConflictError extends VaultPilotError {
-  constructor(code: 'WALLET_EXISTS', message: string) {
+  constructor(code: 'WALLET_EXISTS' | 'STRATEGY_EXISTS' | 'STRATEGY_NOT_ACTIVE' | 'STRATEGY_COMPLETED', message: string) {
     super(code, message, 409);
   }
 }

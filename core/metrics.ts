@@ -56,3 +56,27 @@ export function enableProcessMetrics(): void {
   processMetrics = true;
   client.collectDefaultMetrics({ register: registry });
 }
+
+/** Strategy ticks by kind and result (`sent`, `skipped`, `failed`, `ended`). */
+export const strategyTicks = new client.Counter({
+  name: 'vaultpilot_strategy_ticks_total',
+  help: 'Strategy ticks by kind and result',
+  labelNames: ['kind', 'result'] as const,
+  registers: [registry],
+});
+
+/** How late a scheduled tick started, in seconds: slot due time → tick start. */
+export const strategyTickLag = new client.Histogram({
+  name: 'vaultpilot_strategy_tick_lag_seconds',
+  help: 'Seconds from a strategy slot being due to its tick starting',
+  labelNames: ['kind'] as const,
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+  registers: [registry],
+});
+
+/** Strategies currently active (set by the worker's scheduler from the database). */
+export const strategiesActive = new client.Gauge({
+  name: 'vaultpilot_strategies_active',
+  help: 'Active strategies',
+  registers: [registry],
+});

@@ -294,7 +294,7 @@ describe('vaultpilot import agentvault', () => {
       to_address: getAddress(recipient),
       amount_wei: '1000000000000000',
       interval_seconds: 3600,
-      max_base_fee_gwei: '30.5',
+      max_base_fee_wei: '30500000000',
       daily_cap_wei: '10000000000000000',
     });
     assert.deepEqual(dca.legacy_state, {

@@ -10,6 +10,7 @@ import type { CoreContext } from '../core/context.ts';
 import { openCore } from '../core/runtime.ts';
 import { enableProcessMetrics, registry } from '../core/metrics.ts';
 import { registerTxMonitor } from './jobs/tx-monitor.ts';
+import { registerStrategyTick } from './jobs/strategy-tick.ts';
 
 /** A running worker. */
 export interface RunningWorker {
@@ -24,6 +25,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const core = await openCore(config, logger, 'worker');
   enableProcessMetrics();
   await registerTxMonitor(core.ctx, core.ctx.boss);
+  const stopScheduler = await registerStrategyTick(core.ctx, core.ctx.boss);
 
   const http = createServer((req, res) => {
     if (req.url === '/healthz') {
@@ -46,6 +48,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     ctx: core.ctx,
     metricsUrl: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
     close: async () => {
+      await stopScheduler();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await core.close();
     },

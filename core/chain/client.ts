@@ -45,6 +45,8 @@ export interface ChainStatus {
 export interface Eip1559Fees {
   maxFeePerGas: bigint;
   maxPriorityFeePerGas: bigint;
+  /** The latest block's base fee (what gas-aware strategies compare to their ceiling). */
+  baseFeePerGas: bigint;
 }
 
 /** RPC access with ordered failover; see the module comment. */
@@ -140,7 +142,7 @@ export class ChainClient {
       throw new UpstreamError('RPC_UNAVAILABLE', 'the chain reports no EIP-1559 base fee (pre-London chains are not supported)');
     }
     const maxPriorityFeePerGas = tipHex === null ? 1_000_000_000n : BigInt(tipHex);
-    return { maxFeePerGas: baseFee * 2n + maxPriorityFeePerGas, maxPriorityFeePerGas };
+    return { maxFeePerGas: baseFee * 2n + maxPriorityFeePerGas, maxPriorityFeePerGas, baseFeePerGas: baseFee };
   }
 
   /** Gas estimate for a call (`eth_estimateGas`). Node errors (reverts) are thrown as they come. */

@@ -8,6 +8,7 @@ import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
 import type { Database } from './types.ts';
 import * as m0001 from './migrations/0001_initial.ts';
 import * as m0002 from './migrations/0002_key_custody.ts';
+import * as m0003 from './migrations/0003_strategies.ts';
 
 export type Db = Kysely<Database>;
 
@@ -15,6 +16,7 @@ export type Db = Kysely<Database>;
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_key_custody': m0002,
+  '0003_strategies': m0003,
 };
 
 /**

@@ -58,7 +58,10 @@ export interface WalletsTable {
 /** Where a wallet's key came from. */
 export type WalletOrigin = 'generated' | 'private_key' | 'mnemonic' | 'keystore' | 'agentvault';
 
-/** A recurring strategy; `params` amounts are wei as decimal strings. */
+/** A strategy's state: `completed` once it has nothing left to do (see `end_reason`). */
+export type StrategyStatus = 'active' | 'stopped' | 'completed';
+
+/** A recurring strategy; `params` amounts are wei as decimal strings (see core/strategies/kinds). */
 export interface StrategiesTable {
   id: Generated<string>;
   tenant_id: string;
@@ -66,13 +69,50 @@ export interface StrategiesTable {
   label: string;
   kind: string;
   params: ColumnType<Record<string, unknown>, string, string>;
-  status: ColumnType<'active' | 'stopped', 'active' | 'stopped' | undefined, 'active' | 'stopped'>;
+  status: ColumnType<StrategyStatus, StrategyStatus | undefined, StrategyStatus>;
+  /** The pending slot: when the next tick is due (null when stopped or completed). */
   next_run_at: Timestamp | null;
   last_run_at: Timestamp | null;
   origin: ColumnType<'created' | 'agentvault', 'created' | 'agentvault' | undefined, 'created' | 'agentvault'>;
   legacy_state: ColumnType<unknown, string | null, string | null>;
+  /** Why a `completed` strategy ended (`sent`, `max_runs`, `ends_at`, `expired`). */
+  end_reason: string | null;
+  runs_sent: ColumnType<number, number | undefined, number>;
+  runs_skipped: ColumnType<number, number | undefined, number>;
+  runs_failed: ColumnType<number, number | undefined, number>;
+  spent_total_wei: ColumnType<string, string | undefined, string>;
+  /** The slot a tick job has been enqueued for, and that job's id (cancelled on stop or edit). */
+  scheduled_slot_at: Timestamp | null;
+  scheduled_job_id: string | null;
+  /** A human gave TX_CONFIRM_CODE when a per-run amount above MAX_TX_ETH was set. */
+  confirmed_above_max: ColumnType<boolean, boolean | undefined, boolean>;
+  deleted_at: Timestamp | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+}
+
+/** What one tick did. */
+export type RunOutcome = 'sent' | 'skipped' | 'failed';
+
+/** One tick of a strategy: `(strategy_id, slot_at)` is unique, so a slot runs once. */
+export interface StrategyRunsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  strategy_id: string;
+  slot_at: Timestamp;
+  source: 'schedule' | 'manual';
+  outcome: RunOutcome;
+  /** Skip reason code (`gas_above_ceiling`, `daily_cap`, …) */
+  reason: string | null;
+  /** The coded error of a `failed` run (`RPC_UNAVAILABLE`, `KEY_PROVIDER_UNAVAILABLE`, …). */
+  error_code: string | null;
+  /** What happened, in words (the skip's numbers, the error's message; never a secret). */
+  detail: string | null;
+  /** Wei sent by this run (0 unless `sent`). */
+  amount_wei: ColumnType<string, string | undefined, string>;
+  transaction_ids: ColumnType<string[], string[] | undefined, string[]>;
+  started_at: Timestamp;
+  created_at: Generated<Date>;
 }
 
 export type TxStatus = 'queued' | 'broadcast' | 'mined' | 'confirmed' | 'reverted' | 'failed' | 'replaced' | 'cancelled';
@@ -102,13 +142,15 @@ export interface TransactionsTable {
   updated_at: Generated<Date>;
   broadcast_at: Timestamp | null;
   mined_at: Timestamp | null;
+  /** The strategy run that sent it, if any. */
+  strategy_run_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AuditEventsTable {
   id: Generated<string>;
   tenant_id: string | null;
   occurred_at: Generated<Date>;
-  kind: 'tool_call' | 'api_write' | 'auth' | 'cli';
+  kind: 'tool_call' | 'api_write' | 'auth' | 'cli' | 'worker';
   action: string;
   principal: string | null;
   agent_id: string | null;
@@ -131,6 +173,7 @@ export interface Database {
   transactions: TransactionsTable;
   audit_events: AuditEventsTable;
   strategies: StrategiesTable;
+  strategy_runs: StrategyRunsTable;
 }
 
 export type WalletRow = Selectable<WalletsTable>;
@@ -138,3 +181,4 @@ export type TransactionRow = Selectable<TransactionsTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type StrategyRow = Selectable<StrategiesTable>;
+export type StrategyRunRow = Selectable<StrategyRunsTable>;

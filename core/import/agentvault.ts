@@ -406,7 +406,7 @@ async function importOneStrategy(
   if (typeof label !== 'string' || label.trim() === '' || label.length > LABEL_MAX || /[\u0000-\u001f]/.test(label)) {
     return Object.assign(row, { reason: 'invalid_label', detail: `the label must be 1-${LABEL_MAX} printable characters` } satisfies Partial<ImportRow>);
   }
-  const present = planned.labels.has(label) || (tenantId !== undefined && (await store.db.selectFrom('strategies').select('id').where('tenant_id', '=', tenantId).where('label', '=', label).executeTakeFirst()) !== undefined);
+  const present = planned.labels.has(label) || (tenantId !== undefined && (await store.db.selectFrom('strategies').select('id').where('tenant_id', '=', tenantId).where('label', '=', label).where('deleted_at', 'is', null).executeTakeFirst()) !== undefined);
   if (present) return Object.assign(row, { outcome: 'skipped', reason: 'already_imported', detail: 'a strategy with this label is stored here already' } satisfies Partial<ImportRow>);
 
   const kind = record.strategy_type === null || record.strategy_type === undefined || record.strategy_type === '' ? 'dca' : record.strategy_type;
@@ -436,7 +436,7 @@ async function importOneStrategy(
       throw new RecordRefusal('invalid_interval', `interval_seconds must be a positive integer (got ${JSON.stringify(record.interval_seconds ?? null)})`);
     }
     const isSet = (v: unknown) => v !== null && v !== undefined;
-    const maxBaseFee = isSet(record.max_base_fee_gwei) ? amountOf('max_base_fee_gwei', record.max_base_fee_gwei, 9, true).text : null;
+    const maxBaseFee = isSet(record.max_base_fee_gwei) ? amountOf('max_base_fee_gwei', record.max_base_fee_gwei, 9, true).units.toString() : null;
     const dailyCap = isSet(record.daily_cap_eth) ? amountOf('daily_cap_eth', record.daily_cap_eth, 18, true).units.toString() : null;
     // A running float sum: kept as its exact decimal text, however many decimals it has.
     let spentToday: string | null = null;
@@ -448,7 +448,7 @@ async function importOneStrategy(
       to_address: toAddress,
       amount_wei: amount.units.toString(),
       interval_seconds: interval,
-      max_base_fee_gwei: maxBaseFee,
+      max_base_fee_wei: maxBaseFee,
       daily_cap_wei: dailyCap,
     };
     legacy = {
@@ -478,7 +478,7 @@ async function importOneStrategy(
         origin: 'agentvault',
         legacy_state: JSON.stringify(legacy),
       })
-      .onConflict((oc) => oc.columns(['tenant_id', 'label']).doNothing())
+      .onConflict((oc) => oc.columns(['tenant_id', 'label']).where('deleted_at', 'is', null).doNothing())
       .returning('id')
       .executeTakeFirst();
     if (!inserted) return Object.assign(row, { outcome: 'skipped', reason: 'already_imported', detail: 'stored concurrently' } satisfies Partial<ImportRow>);

@@ -11,7 +11,20 @@ import type { Database } from '../db/types.ts';
 export const QUEUES = {
   /** Follows a transaction: (re)broadcast, receipt, confirmations. Data: {@link TxMonitorJob}. */
   txMonitor: 'tx-monitor',
+  /** Runs one slot of one strategy. Data: {@link StrategyTickJob}; singletonKey `<strategy id>:<slot>`. */
+  strategyTick: 'strategy-tick',
 } as const;
+
+/** Payload of a `strategy-tick` job: the strategy and the slot (ISO 8601, ms precision) it runs. */
+export interface StrategyTickJob {
+  strategyId: string;
+  slot: string;
+}
+
+/** The singletonKey of a strategy slot: pg-boss keeps one such job created, retrying or active. */
+export function strategySlotKey(strategyId: string, slot: Date): string {
+  return `${strategyId}:${slot.toISOString()}`;
+}
 
 /** Payload of a `tx-monitor` job. */
 export interface TxMonitorJob {
@@ -30,6 +43,8 @@ export function createBoss(databaseUrl: string, role: 'server' | 'worker'): PgBo
     max: 4,
     supervise: role === 'worker',
     schedule: role === 'worker',
+    // Expired and heartbeat-less jobs (a worker killed mid-tick) are found within seconds, not a minute.
+    ...(role === 'worker' ? { superviseIntervalSeconds: 5, monitorIntervalSeconds: 5 } : {}),
     migrate: true,
   });
 }
@@ -40,6 +55,30 @@ export function createBoss(databaseUrl: string, role: 'server' | 'worker'): PgBo
  */
 export async function ensureQueues(boss: PgBoss): Promise<void> {
   await boss.createQueue(QUEUES.txMonitor, { retryLimit: 20, retryDelay: 2, retryBackoff: true, expireInSeconds: 60 });
+  // `exclusive`: at most one job per singletonKey (strategy + slot) created, retrying or active,
+  // so two sweeps or two workers cannot queue one slot twice. A worker that dies mid-tick stops
+  // its heartbeat and the job is retried within ~15 s (the tick itself is idempotent per slot).
+  await boss.createQueue(QUEUES.strategyTick, { policy: 'exclusive', retryLimit: 5, retryDelay: 5, expireInSeconds: 120, heartbeatSeconds: 10 });
+}
+
+/**
+ * Enqueues the `strategy-tick` jobs of due slots inside the caller's database transaction.
+ * @param jobs - each with the job id to use (recorded on the strategy, to cancel it on stop).
+ * @param startAfter - per job: when the slot is due.
+ * @returns the ids of the jobs inserted; a slot already queued is skipped (exclusive policy).
+ */
+export async function enqueueStrategyTicks(
+  boss: PgBoss,
+  trx: Transaction<Database>,
+  jobs: Array<{ id: string; data: StrategyTickJob; startAfter: Date }>,
+): Promise<string[]> {
+  if (jobs.length === 0) return [];
+  const inserted = await boss.insert(
+    QUEUES.strategyTick,
+    jobs.map((j) => ({ id: j.id, data: j.data, startAfter: j.startAfter, singletonKey: `${j.data.strategyId}:${j.data.slot}` })),
+    { db: fromKysely(trx), returnId: true },
+  );
+  return inserted ?? [];
 }
 
 /**

@@ -10,12 +10,13 @@
  * from any process serialize on the row lock, so nonces never collide or leave a gap; a crash
  * after commit leaves a `queued` row that the monitor broadcasts (re-broadcast is harmless).
  */
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { Transaction as EthersTransaction } from 'ethers';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { Principal } from '../auth/api-keys.ts';
-import type { WalletRow } from '../db/types.ts';
+import type { Database, TransactionRow, WalletRow } from '../db/types.ts';
+import type { Eip1559Fees } from '../chain/client.ts';
 import { PolicyError, UpstreamError, ValidationError } from '../errors.ts';
 import { ethAmount, formatEth, formatGwei, parseAddress, parseEthAmount, type EthAmount } from '../money.ts';
 import { transactionsByStatus } from '../metrics.ts';
@@ -56,7 +57,7 @@ function codeMatches(given: string, expected: string): boolean {
  * AgentVault's spend gate: above `MAX_TX_ETH` a transfer needs `TX_CONFIRM_CODE`.
  * @throws {PolicyError} `CONFIRMATION_REQUIRED` (the code itself never appears in the error).
  */
-function checkConfirmation(ctx: CoreContext, valueWei: bigint, code: unknown): void {
+export function checkConfirmation(ctx: CoreContext, valueWei: bigint, code: unknown): void {
   const max = ctx.config.maxTxWei;
   if (valueWei <= max) return;
   const expected = ctx.config.txConfirmCode;
@@ -72,8 +73,11 @@ function checkConfirmation(ctx: CoreContext, valueWei: bigint, code: unknown): v
   }
 }
 
-/** Estimates gas for a plain transfer; 21000 to an account without code when the node cannot. */
-async function transferGas(ctx: CoreContext, from: string, to: string, valueWei: bigint): Promise<bigint> {
+/**
+ * Estimates gas for a plain transfer; 21000 to an account without code when the node cannot.
+ * @throws {UpstreamError} `RPC_UNAVAILABLE` | {@link ValidationError} `to_address` when a contract recipient rejects ETH.
+ */
+export async function transferGas(ctx: CoreContext, from: string, to: string, valueWei: bigint): Promise<bigint> {
   try {
     return await ctx.chain.estimateGas({ from, to, value: valueWei });
   } catch (err) {
@@ -148,7 +152,7 @@ export async function simulateTransfer(ctx: CoreContext, principal: Principal, i
  * Wei this wallet's unmined transactions may still spend (value + gas limit × max fee), as seen
  * by `db` (pass the locking transaction to read under the wallet lock).
  */
-async function reservedByPending(ctx: CoreContext, walletId: string, db = ctx.db): Promise<bigint> {
+export async function reservedByPending(ctx: CoreContext, walletId: string, db = ctx.db): Promise<bigint> {
   const row = await db
     .selectFrom('transactions')
     .select(sql<string>`coalesce(sum(value_wei + gas_limit * max_fee_per_gas), 0)::text`.as('reserved'))
@@ -158,8 +162,132 @@ async function reservedByPending(ctx: CoreContext, walletId: string, db = ctx.db
   return BigInt(row.reserved);
 }
 
-/** Where a transfer came from, recorded on the row (`mcp`, `api`, `worker`). */
-export type TransferSource = 'mcp' | 'api' | 'worker';
+/** Where a transfer came from, recorded on the row (`mcp`, `api`, `worker`, `strategy`). */
+export type TransferSource = 'mcp' | 'api' | 'worker' | 'strategy';
+
+/** One send to record: recipient, value and gas limit (from {@link transferGas}). */
+export interface SendSpec {
+  to: string;
+  valueWei: bigint;
+  gasLimit: bigint;
+}
+
+/** Chain facts read before the wallet lock is taken (so no RPC runs while it is held). */
+export interface SendSnapshot {
+  balance: bigint;
+  /** The chain's pending transaction count of the wallet. */
+  chainNonce: number;
+  fees: Eip1559Fees;
+}
+
+/** Reads balance, pending nonce and EIP-1559 fees in one round of RPC calls. @throws {UpstreamError} `RPC_UNAVAILABLE`. */
+export async function readSendSnapshot(ctx: CoreContext, address: string): Promise<SendSnapshot> {
+  const [balance, chainNonce, fees] = await Promise.all([
+    ctx.chain.getBalance(address),
+    ctx.chain.getTransactionCount(address, 'pending'),
+    ctx.chain.getFees(),
+  ]);
+  return { balance, chainNonce, fees };
+}
+
+/** Who a recorded send is for: the tenant, the row's `source`, and the strategy run that made it. */
+export interface RecordOptions {
+  tenantId: string;
+  source: TransferSource;
+  strategyRunId?: string;
+}
+
+/**
+ * Records sends inside the caller's database transaction `trx`: locks the wallet row, takes the
+ * nonce (the larger of `next_nonce` and the chain's pending count), checks that balance minus
+ * what pending transactions reserve covers every send plus its most expensive fee, signs each
+ * send with consecutive nonces, stores the signed raw transactions as `queued`, advances the
+ * nonce and enqueues a `tx-monitor` job per transaction. Broadcast is the caller's next step,
+ * after commit ({@link broadcastRecorded}).
+ *
+ * @returns the inserted rows, in the order of `sends`.
+ * @throws {PolicyError} `INSUFFICIENT_FUNDS` | {@link UpstreamError} `KEY_PROVIDER_*` — the
+ *   caller's transaction must then roll back, which undoes everything written here.
+ */
+export async function recordSends(
+  ctx: CoreContext,
+  trx: Transaction<Database>,
+  wallet: WalletRow,
+  sends: SendSpec[],
+  snap: SendSnapshot,
+  opts: RecordOptions,
+): Promise<TransactionRow[]> {
+  const locked = await trx.selectFrom('wallets').select(['id', 'next_nonce']).where('id', '=', wallet.id).forUpdate().executeTakeFirstOrThrow();
+  // The chain's count wins when it is ahead (the key also signed elsewhere, e.g. after an
+  // export); ours wins otherwise (our own sends may not have reached the node's pool yet).
+  const first = Math.max(Number(locked.next_nonce), snap.chainNonce);
+  const reserved = await reservedByPending(ctx, wallet.id, trx);
+  const needed = sends.reduce((sum, s) => sum + s.valueWei + s.gasLimit * snap.fees.maxFeePerGas, 0n);
+  const { balance } = snap;
+  if (balance - reserved < needed) {
+    throw new PolicyError('INSUFFICIENT_FUNDS', `the wallet cannot cover amount plus the maximum fee: available ${formatEth(balance - reserved > 0n ? balance - reserved : 0n)} ETH (balance ${formatEth(balance)} minus ${formatEth(reserved)} reserved by pending transactions), needed ${formatEth(needed)} ETH`, {
+      balance_eth: formatEth(balance),
+      reserved_eth: formatEth(reserved),
+      needed_eth: formatEth(needed),
+    });
+  }
+  await testPauseAfterNonce(ctx, wallet, first);
+  const rows: TransactionRow[] = [];
+  for (const [i, send] of sends.entries()) {
+    const nonce = first + i;
+    const raw = await withSigner(ctx, wallet, (signer) =>
+      signer.signTransaction({
+        type: 2,
+        chainId: Number(wallet.chain_id),
+        nonce,
+        to: send.to,
+        value: send.valueWei,
+        gasLimit: send.gasLimit,
+        maxFeePerGas: snap.fees.maxFeePerGas,
+        maxPriorityFeePerGas: snap.fees.maxPriorityFeePerGas,
+      }),
+    );
+    const inserted = await trx
+      .insertInto('transactions')
+      .values({
+        tenant_id: opts.tenantId,
+        wallet_id: wallet.id,
+        chain_id: wallet.chain_id,
+        nonce,
+        from_address: wallet.address,
+        to_address: send.to,
+        value_wei: send.valueWei.toString(),
+        gas_limit: send.gasLimit.toString(),
+        max_fee_per_gas: snap.fees.maxFeePerGas.toString(),
+        max_priority_fee_per_gas: snap.fees.maxPriorityFeePerGas.toString(),
+        tx_hash: EthersTransaction.from(raw).hash!.toLowerCase(),
+        raw_tx: raw,
+        status: 'queued',
+        source: opts.source,
+        strategy_run_id: opts.strategyRunId ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    // The caller broadcasts right after commit; the monitor follows up (and re-broadcasts if the
+    // process died in between) a moment later.
+    await enqueueTxMonitor(ctx.boss, trx, { transactionId: inserted.id }, 2);
+    rows.push(inserted);
+  }
+  await trx.updateTable('wallets').set({ next_nonce: first + sends.length }).where('id', '=', wallet.id).execute();
+  return rows;
+}
+
+/**
+ * Test hook for crash tests: with `NODE_ENV=test` and `VAULTPILOT_TEST_PAUSE_AFTER_NONCE_MS`
+ * set, logs "paused after taking a nonce" and waits that long while the wallet lock is held, so
+ * a test can `kill -9` the process at exactly that point. Inert in any other environment.
+ */
+async function testPauseAfterNonce(ctx: CoreContext, wallet: WalletRow, nonce: number): Promise<void> {
+  const ms = ctx.config.nodeEnv === 'test' ? Number(process.env.VAULTPILOT_TEST_PAUSE_AFTER_NONCE_MS ?? 0) : 0;
+  if (!(ms > 0)) return;
+  ctx.logger.warn({ walletId: wallet.id, nonce }, 'test hook: paused after taking a nonce');
+  await new Promise((r) => setTimeout(r, ms));
+}
 
 /**
  * Executes a transfer (see the module comment for the sequence and guarantees).
@@ -181,81 +309,23 @@ export async function executeTransfer(
 
   // One round of chain reads; a gas estimate that failed only because funds are short must not
   // hide the clearer INSUFFICIENT_FUNDS, so its error is held until the balance is checked.
-  const [balance, chainNonce, fees, gas] = await Promise.all([
-    ctx.chain.getBalance(wallet.address),
-    ctx.chain.getTransactionCount(wallet.address, 'pending'),
-    ctx.chain.getFees(),
+  const [snap, gas] = await Promise.all([
+    readSendSnapshot(ctx, wallet.address),
     transferGas(ctx, wallet.address, to, valueWei).catch((err: unknown) => ({ err })),
   ]);
-  if (balance < valueWei) {
-    throw new PolicyError('INSUFFICIENT_FUNDS', `the wallet holds ${formatEth(balance)} ETH, less than amount_eth ${formatEth(valueWei)}`, {
-      balance_eth: formatEth(balance),
+  if (snap.balance < valueWei) {
+    throw new PolicyError('INSUFFICIENT_FUNDS', `the wallet holds ${formatEth(snap.balance)} ETH, less than amount_eth ${formatEth(valueWei)}`, {
+      balance_eth: formatEth(snap.balance),
       amount_eth: formatEth(valueWei),
     });
   }
   if (typeof gas !== 'bigint') throw gas.err;
-  const gasLimit = gas;
 
-  const row = await ctx.db.transaction().execute(async (trx) => {
-    const locked = await trx
-      .selectFrom('wallets')
-      .select(['id', 'next_nonce'])
-      .where('id', '=', wallet.id)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    // The chain's count wins when it is ahead (the key also signed elsewhere, e.g. after an
-    // export); ours wins otherwise (our own sends may not have reached the node's pool yet).
-    const nonce = Math.max(Number(locked.next_nonce), chainNonce);
-    const reserved = await reservedByPending(ctx, wallet.id, trx);
-    const needed = valueWei + gasLimit * fees.maxFeePerGas;
-    if (balance - reserved < needed) {
-      throw new PolicyError('INSUFFICIENT_FUNDS', `the wallet cannot cover amount plus the maximum fee: available ${formatEth(balance - reserved > 0n ? balance - reserved : 0n)} ETH (balance ${formatEth(balance)} minus ${formatEth(reserved)} reserved by pending transactions), needed ${formatEth(needed)} ETH`, {
-        balance_eth: formatEth(balance),
-        reserved_eth: formatEth(reserved),
-        needed_eth: formatEth(needed),
-      });
-    }
-    const raw = await withSigner(ctx, wallet, (signer) =>
-      signer.signTransaction({
-        type: 2,
-        chainId: Number(wallet.chain_id),
-        nonce,
-        to,
-        value: valueWei,
-        gasLimit,
-        maxFeePerGas: fees.maxFeePerGas,
-        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-      }),
-    );
-    const hash = EthersTransaction.from(raw).hash!;
-    const inserted = await trx
-      .insertInto('transactions')
-      .values({
-        tenant_id: principal.tenantId,
-        wallet_id: wallet.id,
-        chain_id: wallet.chain_id,
-        nonce,
-        from_address: wallet.address,
-        to_address: to,
-        value_wei: valueWei.toString(),
-        gas_limit: gasLimit.toString(),
-        max_fee_per_gas: fees.maxFeePerGas.toString(),
-        max_priority_fee_per_gas: fees.maxPriorityFeePerGas.toString(),
-        tx_hash: hash.toLowerCase(),
-        raw_tx: raw,
-        status: 'queued',
-        source,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await trx.updateTable('wallets').set({ next_nonce: nonce + 1 }).where('id', '=', wallet.id).execute();
-    // The server broadcasts right after commit; the monitor follows up (and re-broadcasts if the
-    // server died in between) a moment later.
-    await enqueueTxMonitor(ctx.boss, trx, { transactionId: inserted.id }, 2);
-    return inserted;
-  });
+  const [row] = await ctx.db.transaction().execute((trx) =>
+    recordSends(ctx, trx, wallet, [{ to, valueWei, gasLimit: gas }], snap, { tenantId: principal.tenantId, source }),
+  );
   transactionsByStatus.inc({ status: 'queued' });
-  return broadcastRecorded(ctx, row.id, row.raw_tx, wallet.agent_id);
+  return broadcastRecorded(ctx, row!.id, row!.raw_tx, wallet.agent_id);
 }
 
 const ALREADY_KNOWN = /already known|known transaction|already imported|nonce too low|transaction already exists/i;

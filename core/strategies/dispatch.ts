@@ -1,0 +1,67 @@
+/**
+ * The scheduler's sweep: finds active strategies whose pending slot is due within a short
+ * look-ahead and not yet enqueued, and enqueues one `strategy-tick` job per slot (pg-boss
+ * `startAfter` = the slot, `singletonKey` = strategy id + slot), recording the slot and job id on
+ * the strategy in the same database transaction. Rows are taken `FOR UPDATE SKIP LOCKED`, so any
+ * number of workers sweep side by side without waiting on each other or on running ticks.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { CoreContext } from '../context.ts';
+import { enqueueStrategyTicks, QUEUES } from '../jobs/queue.ts';
+import { strategiesActive } from '../metrics.ts';
+
+/** How far ahead of a slot its job is enqueued, in ms (covers the sweep interval). */
+export const LOOKAHEAD_MS = 5_000;
+
+/**
+ * Enqueues the due, not yet enqueued slots (at most `limit` per call).
+ * @returns how many jobs were enqueued.
+ */
+export async function enqueueDueSlots(ctx: CoreContext, limit = 2_000): Promise<number> {
+  return ctx.db.transaction().execute(async (trx) => {
+    const due = await trx
+      .selectFrom('strategies')
+      .select(['id', 'next_run_at'])
+      .where('status', '=', 'active')
+      .where('deleted_at', 'is', null)
+      .where('next_run_at', '<=', new Date(Date.now() + LOOKAHEAD_MS))
+      .where(sql<boolean>`scheduled_slot_at is distinct from next_run_at`)
+      .orderBy('next_run_at')
+      .limit(limit)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+    if (due.length === 0) return 0;
+    const jobs = due.map((s) => ({ id: randomUUID(), data: { strategyId: s.id, slot: s.next_run_at!.toISOString() }, startAfter: s.next_run_at! }));
+    const inserted = new Set(await enqueueStrategyTicks(ctx.boss, trx, jobs));
+    // A slot whose job exists already (another sweep won the race) is recorded as enqueued too.
+    const values = jobs.map((j) => sql`(${j.data.strategyId}::uuid, ${j.data.slot}::timestamptz, ${inserted.has(j.id) ? j.id : null}::uuid)`);
+    await sql`
+      update strategies s
+         set scheduled_slot_at = v.slot, scheduled_job_id = coalesce(v.job, s.scheduled_job_id)
+        from (values ${sql.join(values)}) as v(id, slot, job)
+       where s.id = v.id`.execute(trx);
+    return inserted.size;
+  });
+}
+
+/**
+ * Cancels a strategy's enqueued tick job (on stop, edit or delete). Best effort: the tick itself
+ * re-checks the slot under the strategy lock, so a job that escapes cancellation does nothing.
+ */
+export async function cancelScheduledTick(ctx: CoreContext, jobId: string | null): Promise<void> {
+  if (!jobId) return;
+  await ctx.boss.cancel(QUEUES.strategyTick, jobId).catch((err: unknown) => ctx.logger.debug({ err, jobId }, 'strategy tick job not cancelled (already running or done)'));
+}
+
+/** Sets the active-strategies gauge from the database. */
+export async function refreshActiveGauge(ctx: CoreContext): Promise<void> {
+  const row = await ctx.db
+    .selectFrom('strategies')
+    .select(sql<string>`count(*)::text`.as('n'))
+    .where('status', '=', 'active')
+    .where('deleted_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  strategiesActive.set(Number(row.n));
+}
