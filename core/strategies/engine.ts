@@ -27,6 +27,7 @@ import { strategyTickLag, strategyTicks, transactionsByStatus } from '../metrics
 import { broadcastRecorded, readSendSnapshot, recordSends, reservedByPending, transferGas, type SendSnapshot } from '../transactions/transfer.ts';
 import { kindOf, type ChainFacts, type Decision, type PlannedSend } from './kinds/index.ts';
 import type { CommonParams } from './kinds/common.ts';
+import { testPause } from '../test-hooks.ts';
 
 /** What a tick did. `stale`: the slot was no longer the strategy's (run elsewhere, stopped, edited). */
 export type TickOutcome = 'sent' | 'skipped' | 'failed' | 'ended' | 'stale' | 'dry_run';
@@ -274,6 +275,7 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
 
   if (sent.length > 0) {
     transactionsByStatus.inc({ status: 'queued' }, sent.length);
+    await testPause(ctx, 'before broadcast', { strategyId, runId: result.run?.id });
     // Broadcast in nonce order; a failed broadcast is the tx-monitor's to retry.
     const broadcast: TransactionRow[] = [];
     for (const tx of sent) {

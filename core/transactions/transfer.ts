@@ -21,6 +21,7 @@ import { PolicyError, UpstreamError, ValidationError } from '../errors.ts';
 import { ethAmount, formatEth, formatGwei, parseAddress, parseEthAmount, type EthAmount } from '../money.ts';
 import { transactionsByStatus } from '../metrics.ts';
 import { enqueueTxMonitor } from '../jobs/queue.ts';
+import { testPause } from '../test-hooks.ts';
 import { getWalletByAgent, withSigner } from '../wallets/service.ts';
 import { transactionView, type TransactionView } from './view.ts';
 
@@ -231,7 +232,7 @@ export async function recordSends(
       needed_eth: formatEth(needed),
     });
   }
-  await testPauseAfterNonce(ctx, wallet, first);
+  await testPause(ctx, 'after taking a nonce', { walletId: wallet.id, nonce: first });
   const rows: TransactionRow[] = [];
   for (const [i, send] of sends.entries()) {
     const nonce = first + i;
@@ -275,18 +276,6 @@ export async function recordSends(
   }
   await trx.updateTable('wallets').set({ next_nonce: first + sends.length }).where('id', '=', wallet.id).execute();
   return rows;
-}
-
-/**
- * Test hook for crash tests: with `NODE_ENV=test` and `VAULTPILOT_TEST_PAUSE_AFTER_NONCE_MS`
- * set, logs "paused after taking a nonce" and waits that long while the wallet lock is held, so
- * a test can `kill -9` the process at exactly that point. Inert in any other environment.
- */
-async function testPauseAfterNonce(ctx: CoreContext, wallet: WalletRow, nonce: number): Promise<void> {
-  const ms = ctx.config.nodeEnv === 'test' ? Number(process.env.VAULTPILOT_TEST_PAUSE_AFTER_NONCE_MS ?? 0) : 0;
-  if (!(ms > 0)) return;
-  ctx.logger.warn({ walletId: wallet.id, nonce }, 'test hook: paused after taking a nonce');
-  await new Promise((r) => setTimeout(r, ms));
 }
 
 /**
