@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { parseEther } from 'ethers';
 import { sql } from 'kysely';
 import type { Principal } from '../core/auth/api-keys.ts';
-import { createStrategy, getStrategy } from '../core/strategies/service.ts';
+import { createStrategy, getStrategy, tickStrategy } from '../core/strategies/service.ts';
 import { chainProvider, eventually, freshAddress, startStack, type Stack } from './harness.ts';
 import { adminPrincipal, fundedWallet, runsOf, spawnWorker, type WorkerProcess } from './strategy-harness.ts';
 
@@ -71,6 +71,54 @@ describe('two worker processes over 50 strategies', () => {
     }));
     assert.equal(ticked[0]! + ticked[1]!, 150, `ticks per worker: ${ticked.join(', ')}`);
     assert.ok(ticked[0]! > 0 && ticked[1]! > 0, `both workers ticked: ${ticked.join(', ')}`);
+  });
+});
+
+describe('manual ticks racing the workers', () => {
+  let stack: Stack;
+  let principal: Principal;
+  const workers: WorkerProcess[] = [];
+  before(async () => {
+    stack = await startStack({ worker: false });
+    principal = await adminPrincipal(stack);
+    workers.push(await spawnWorker(stack), await spawnWorker(stack));
+  });
+  after(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await stack?.close();
+  });
+
+  test('tick_strategy ×5 at the moment two workers run the slot: the slot is sent once', async () => {
+    await fundedWallet(stack, principal, 'race-agent');
+    const to = freshAddress();
+    const s = await createStrategy(stack.server.ctx, principal, {
+      kind: 'dca',
+      label: 'race',
+      agent_id: 'race-agent',
+      params: { to_address: to, amount_eth: '0.001', interval_seconds: 3600 },
+      start: false,
+    });
+    const slot = new Date(Date.now() + 1_500);
+    await sql`update strategies set status = 'active', next_run_at = ${slot} where id = ${s.id}`.execute(stack.server.ctx.db);
+    await new Promise((r) => setTimeout(r, slot.getTime() - Date.now()));
+    const ticks = await Promise.all(Array.from({ length: 5 }, () => tickStrategy(stack.server.ctx, principal, { id: s.id })));
+    const runs = await eventually(async () => {
+      const r = await runsOf(stack, s.id);
+      return r.some((x) => x.slot_at.getTime() === slot.getTime()) ? r : undefined;
+    }, 20_000, 'the slot to run');
+    const ofSlot = runs.filter((r) => r.slot_at.getTime() === slot.getTime());
+    assert.equal(ofSlot.length, 1, 'one run for the slot');
+    assert.equal(ofSlot[0]!.outcome, 'sent');
+    // The other manual ticks found the slot taken and recorded not_due at their own time.
+    assert.ok(ticks.filter((t) => t.outcome === 'sent').length <= 1);
+    assert.ok(runs.filter((r) => r.outcome === 'sent').length === 1);
+    const provider = chainProvider();
+    await eventually(async () => (await provider.getBalance(to)) === parseEther('0.001'), 20_000, 'the send');
+    await new Promise((r) => setTimeout(r, 2_000));
+    assert.equal(await provider.getBalance(to), parseEther('0.001'), 'exactly once');
+    provider.destroy();
+    const view = await getStrategy(stack.server.ctx, principal, { id: s.id });
+    assert.equal(new Date(view.next_run_at!).getTime(), slot.getTime() + 3600_000, 'the next slot is an interval later');
   });
 });
 
