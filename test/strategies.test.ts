@@ -128,4 +128,26 @@ describe('strategies on the worker process', () => {
     assert.equal((audits[0]!.response as { outcome: string }).outcome, 'sent');
     provider.destroy();
   });
+  test('a tick that cannot sign is recorded as failed with its code, nothing is sent, and the next slot follows', async () => {
+    const w = await fundedWallet(stack, principal, 'broken-key-agent');
+    // A wrapped key that no longer authenticates (as after a wrong key rotation): the provider refuses.
+    const row = await stack.server.ctx.db.selectFrom('wallets').select('wrapped_key').where('id', '=', w.id).executeTakeFirstOrThrow();
+    const tampered = row.wrapped_key.slice(0, -6) + (row.wrapped_key.endsWith('AAAAAA') ? 'BBBBBB' : 'AAAAAA');
+    await stack.server.ctx.db.updateTable('wallets').set({ wrapped_key: tampered }).where('id', '=', w.id).execute();
+    const to = freshAddress();
+    const s = await createStrategy(stack.server.ctx, principal, { kind: 'dca', label: 'broken', agent_id: 'broken-key-agent', params: { to_address: to, amount_eth: '0.001', interval_seconds: 1 } });
+    const failed = await eventually(async () => {
+      const runs = await runsOf(stack, s.id);
+      return runs.filter((r) => r.outcome === 'failed').length >= 2 ? runs : undefined;
+    }, 20_000, 'two failed runs');
+    assert.ok(failed.every((r) => r.outcome === 'failed' && r.error_code === 'KEY_PROVIDER_DENIED'), JSON.stringify(failed.map((r) => [r.outcome, r.error_code])));
+    assert.equal(new Set(failed.map((r) => r.slot_at.getTime())).size, failed.length, 'each failure is its own slot');
+    await stopStrategy(stack.server.ctx, principal, { id: s.id });
+    const txs = await stack.server.ctx.db.selectFrom('transactions').select('id').where('wallet_id', '=', w.id).execute();
+    assert.equal(txs.length, 0);
+    const wallet = await stack.server.ctx.db.selectFrom('wallets').select('next_nonce').where('id', '=', w.id).executeTakeFirstOrThrow();
+    assert.equal(Number(wallet.next_nonce), 0, 'no nonce consumed');
+    const audits = await stack.server.ctx.db.selectFrom('audit_events').select(['status', 'error_code']).where('kind', '=', 'worker').where('agent_id', '=', 'broken-key-agent').execute();
+    assert.ok(audits.length >= 2 && audits.every((a) => a.status === 'error' && a.error_code === 'KEY_PROVIDER_DENIED'));
+  });
 });
