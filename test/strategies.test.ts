@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseEther } from 'ethers';
+import { sql } from 'kysely';
 import type { Principal } from '../core/auth/api-keys.ts';
 import { createStrategy, getStrategy, stopStrategy, updateStrategy } from '../core/strategies/service.ts';
 import { chainProvider, eventually, freshAddress, startStack, type Stack } from './harness.ts';
@@ -149,5 +150,48 @@ describe('strategies on the worker process', () => {
     assert.equal(Number(wallet.next_nonce), 0, 'no nonce consumed');
     const audits = await stack.server.ctx.db.selectFrom('audit_events').select(['status', 'error_code']).where('kind', '=', 'worker').where('agent_id', '=', 'broken-key-agent').execute();
     assert.ok(audits.length >= 2 && audits.every((a) => a.status === 'error' && a.error_code === 'KEY_PROVIDER_DENIED'));
+  });
+  test('a slot whose job was lost is enqueued again and sent once', async () => {
+    await fundedWallet(stack, principal, 'lost-agent');
+    const to = freshAddress();
+    const s = await createStrategy(stack.server.ctx, principal, { kind: 'scheduled_send', label: 'lost-job', agent_id: 'lost-agent', params: { to_address: to, amount_eth: '0.003', run_at: new Date(Date.now() + 3600_000).toISOString() }, start: false });
+    // As if its job had been enqueued six minutes ago and then failed past its retries.
+    const due = new Date(Date.now() - 6 * 60_000);
+    await stack.server.ctx.db.updateTable('strategies').set({ status: 'active', next_run_at: due, scheduled_slot_at: due, updated_at: due, params: JSON.stringify({ ...(await stack.server.ctx.db.selectFrom('strategies').select('params').where('id', '=', s.id).executeTakeFirstOrThrow()).params, run_at: due.toISOString() }) }).where('id', '=', s.id).execute();
+    const provider = chainProvider();
+    await eventually(async () => (await provider.getBalance(to)) === parseEther('0.003'), 20_000, 'the recovered slot');
+    await new Promise((r) => setTimeout(r, 2_000));
+    assert.equal(await provider.getBalance(to), parseEther('0.003'));
+    assert.deepEqual((await runsOf(stack, s.id)).map((r) => [r.outcome, r.slot_at.getTime()]), [['sent', due.getTime()]]);
+    provider.destroy();
+  });
+
+  test('the worker exports tick counts, tick lag and the active gauge', async () => {
+    const url = /"metrics":"(http:[^"]+)"/.exec(worker.output())![1]!;
+    const text = await (await fetch(url)).text();
+    assert.match(text, /^vaultpilot_strategy_ticks_total\{kind="dca",result="sent"\} [1-9]/m);
+    assert.match(text, /^vaultpilot_strategy_ticks_total\{kind="dca",result="skipped"\} [1-9]/m);
+    assert.match(text, /^vaultpilot_strategy_ticks_total\{kind="dca",result="failed"\} [1-9]/m);
+    assert.match(text, /^vaultpilot_strategy_tick_lag_seconds_count\{kind="micro_tip"\} 1$/m);
+    assert.match(text, /^vaultpilot_strategies_active \d+$/m);
+  });
+  test('editing reschedules a running strategy; stopping cancels its enqueued slot', async () => {
+    await fundedWallet(stack, principal, 'edit-agent');
+    const to = freshAddress();
+    const later = new Date(Date.now() + 3600_000);
+    const s = await createStrategy(stack.server.ctx, principal, { kind: 'dca', label: 'edit-me', agent_id: 'edit-agent', params: { to_address: to, amount_eth: '0.001', interval_seconds: 7200, start_at: later.toISOString() } });
+    assert.equal(new Date(s.next_run_at!).getTime(), later.getTime());
+    const soon = new Date(Date.now() + 4_000);
+    const edited = await updateStrategy(stack.server.ctx, principal, { id: s.id }, { params: { to_address: to, amount_eth: '0.001', interval_seconds: 7200, start_at: soon.toISOString() } });
+    assert.equal(new Date(edited.next_run_at!).getTime(), soon.getTime(), 'the new start time is the next run');
+    const job = await eventually(async () => (await stack.server.ctx.db.selectFrom('strategies').select(['scheduled_job_id', 'scheduled_slot_at']).where('id', '=', s.id).executeTakeFirstOrThrow()).scheduled_job_id, 10_000, 'the slot to be enqueued');
+    await stopStrategy(stack.server.ctx, principal, { id: s.id });
+    const state = await sql<{ state: string }>`select state from pgboss.job where id = ${job}::uuid`.execute(stack.server.ctx.db);
+    assert.equal(state.rows[0]?.state, 'cancelled');
+    await new Promise((r) => setTimeout(r, soon.getTime() - Date.now() + 2_000));
+    assert.equal((await runsOf(stack, s.id)).length, 0, 'the cancelled slot never ran');
+    const provider = chainProvider();
+    assert.equal(await provider.getBalance(to), 0n);
+    provider.destroy();
   });
 });

@@ -14,6 +14,9 @@ import { strategiesActive } from '../metrics.ts';
 /** How far ahead of a slot its job is enqueued, in ms (covers the sweep interval). */
 export const LOOKAHEAD_MS = 5_000;
 
+/** How overdue a slot whose job has gone must be before it is enqueued again. */
+const REQUEUE_AFTER = '5 minutes';
+
 /**
  * Enqueues the due, not yet enqueued slots (at most `limit` per call).
  * @returns how many jobs were enqueued.
@@ -26,7 +29,11 @@ export async function enqueueDueSlots(ctx: CoreContext, limit = 2_000): Promise<
       .where('status', '=', 'active')
       .where('deleted_at', 'is', null)
       .where('next_run_at', '<=', new Date(Date.now() + LOOKAHEAD_MS))
-      .where(sql<boolean>`scheduled_slot_at is distinct from next_run_at`)
+      // Not yet enqueued, or enqueued long ago and still pending: its job was lost (failed past
+      // its retries, or deleted), so it is enqueued again; a job still queued or running blocks
+      // the duplicate (exclusive policy) and the attempt is repeated at most every REQUEUE_AFTER.
+      .where(sql<boolean>`(scheduled_slot_at is distinct from next_run_at
+        or (next_run_at < now() - ${REQUEUE_AFTER}::interval and updated_at < now() - ${REQUEUE_AFTER}::interval))`)
       .orderBy('next_run_at')
       .limit(limit)
       .forUpdate()
@@ -39,7 +46,8 @@ export async function enqueueDueSlots(ctx: CoreContext, limit = 2_000): Promise<
     const values = jobs.map((j) => sql`(${j.data.strategyId}::uuid, ${j.data.slot}::timestamptz, ${inserted.has(j.id) ? j.id : null}::uuid)`);
     await sql`
       update strategies s
-         set scheduled_slot_at = v.slot, scheduled_job_id = coalesce(v.job, s.scheduled_job_id)
+         set scheduled_slot_at = v.slot, scheduled_job_id = coalesce(v.job, s.scheduled_job_id),
+             updated_at = case when s.scheduled_slot_at = v.slot then now() else s.updated_at end
         from (values ${sql.join(values)}) as v(id, slot, job)
        where s.id = v.id`.execute(trx);
     return inserted.size;
