@@ -97,4 +97,15 @@ export const api = {
     request(withQuery('/api/transactions', { limit: PAGE_SIZE, cursor, wallet_id, status }), { signal }),
   listEvents: ({ cursor, action, status, wallet_id } = {}, signal) =>
     request(withQuery('/api/events', { limit: PAGE_SIZE, cursor, action, status, wallet_id }), { signal }),
+  listStrategies: ({ cursor, status, agent_id } = {}, signal) =>
+    request(withQuery('/api/strategies', { limit: PAGE_SIZE, cursor, status, agent_id }), { signal }),
+  getStrategy: (id, signal) => request(strategyPath(id), { signal }),
+  listStrategyRuns: (id, { cursor } = {}, signal) =>
+    request(withQuery(`${strategyPath(id)}/runs`, { limit: PAGE_SIZE, cursor }), { signal }),
+  startStrategy: (id) => request(`${strategyPath(id)}/start`, { method: 'POST' }),
+  stopStrategy: (id) => request(`${strategyPath(id)}/stop`, { method: 'POST' }),
 };
+
+function strategyPath(id) {
+  return `/api/strategies/${encodeURIComponent(id)}`;
+}

@@ -1,10 +1,12 @@
 // Entry point: session check, sign-in / sign-out, hash routing (#/wallets, #/transactions?…,
-// #/events?…) and the page frame. Views own their data; any 401 lands back on sign-in.
+// #/strategies?…, #/events?…) and the page frame. Views own their data; any 401 lands back on
+// sign-in.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setUnauthorizedHandler, withQuery } from './api.js';
 import { EventsView } from './components/events.js';
 import { SignIn } from './components/sign-in.js';
+import { StrategiesView } from './components/strategies.js';
 import { TransactionsView } from './components/transactions.js';
 import { WalletsView } from './components/wallets.js';
 import { Spinner, html } from './components/ui.js';
@@ -12,6 +14,7 @@ import { Spinner, html } from './components/ui.js';
 const VIEWS = {
   wallets: { title: 'Wallets', component: WalletsView },
   transactions: { title: 'Transactions', component: TransactionsView },
+  strategies: { title: 'Strategies', component: StrategiesView },
   events: { title: 'Events', component: EventsView },
 };
 

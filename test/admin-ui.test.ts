@@ -9,20 +9,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { callOk, connectMcp, freshAddress, startStack, type Stack } from './harness.ts';
+import { ARTIFACTS, openBrowser, type BrowserSession } from './browser.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
-const VIEWPORT = { width: 1366, height: 800 };
 const AGENT = 'ui-alice';
 const SESSION_COOKIE = 'vp_session';
-// Generous for a cold Chromium on a busy CI machine; a passing run is far quicker.
-const UI_TIMEOUT = 15_000;
 
 interface Tx {
   status: string;
@@ -32,7 +25,7 @@ interface Tx {
 describe('admin UI in headless Chromium', () => {
   let stack: Stack | undefined;
   let client: Client | undefined;
-  let browser: Browser | undefined;
+  let browser: BrowserSession | undefined;
   let context: BrowserContext;
   let page: Page;
 
@@ -40,11 +33,6 @@ describe('admin UI in headless Chromium', () => {
   let walletAddress = '';
   let txHash = '';
   let balanceEth = '';
-
-  // Everything the page complains about, checked in the last test.
-  const consoleErrors: Array<{ text: string; url: string }> = [];
-  const pageErrors: string[] = [];
-  const httpErrors: Array<{ status: number; method: string; url: string }> = [];
 
   before(async () => {
     stack = await startStack();
@@ -73,25 +61,12 @@ describe('admin UI in headless Chromium', () => {
     // 1 ETH in, 0.01 ETH out, plus gas: strictly between 0.98 and 0.99.
     assert.ok(BigInt(balance.balance.wei) < 990_000_000_000_000_000n && BigInt(balance.balance.wei) > 980_000_000_000_000_000n, `balance ${balanceEth}`);
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-US' });
-    context.setDefaultTimeout(UI_TIMEOUT);
-    page = await context.newPage();
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push({ text: msg.text(), url: msg.location().url });
-    });
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
-    page.on('response', (res) => {
-      if (res.status() >= 400) httpErrors.push({ status: res.status(), method: res.request().method(), url: res.url() });
-    });
+    browser = await openBrowser();
+    ({ context, page } = browser);
   });
 
   after(async () => {
-    await browser?.close().catch(() => undefined);
+    await browser?.close();
     await client?.close().catch(() => undefined);
     await stack?.close();
   });
@@ -215,6 +190,7 @@ describe('admin UI in headless Chromium', () => {
   });
 
   test('no page errors, and no console or HTTP errors beyond the expected 401s from /api/session', () => {
+    const { pageErrors, consoleErrors, httpErrors } = browser!;
     assert.deepEqual(pageErrors, []);
     const isSession401 = (url: string) => new URL(url).pathname === '/api/session';
     const unexpectedConsole = consoleErrors.filter((e) => !(/status of 401/.test(e.text) && e.url && isSession401(e.url)));

@@ -621,6 +621,8 @@ test('grafana: the dashboard parses and every panel queries a VaultPilot or proc
     'vaultpilot_rpc_duration_seconds_bucket',
     'process_cpu_seconds_total',
     'process_resident_memory_bytes',
+    'vaultpilot_strategy_ticks_total',
+    'vaultpilot_strategies_active',
   ]) {
     assert.ok(all.includes(metric), `the dashboard charts ${metric}`);
   }
@@ -630,6 +632,10 @@ test('grafana: the dashboard parses and every panel queries a VaultPilot or proc
   assert.match(all, /sum by \(tool, outcome\) \(rate\(vaultpilot_tool_calls_total/);
   assert.match(all, /sum by \(status\) \(rate\(vaultpilot_transactions_total/);
   assert.match(all, /histogram_quantile\(0\.95, sum by \(le, method, endpoint\) \(rate\(vaultpilot_rpc_duration_seconds_bucket/);
+  assert.match(all, /sum by \(kind, result\) \(rate\(vaultpilot_strategy_ticks_total/);
+  for (const q of ['0.5', '0.99']) {
+    assert.ok(all.includes(`histogram_quantile(${q}, sum by (le, kind) (rate(vaultpilot_strategy_tick_lag_seconds_bucket`), `strategy tick lag p${q.slice(2)}`);
+  }
 
   // Process panels select the scrape jobs prometheus.yml defines.
   const config = obj(parseYaml(read('grafana/prometheus/prometheus.yml')), 'prometheus.yml');

@@ -1,5 +1,6 @@
 // Transactions, newest first, filtered by status and wallet (filters live in the URL hash so
-// Back and bookmarks work).
+// Back and bookmarks work). `open=<transaction id>` starts with that row expanded (links from a
+// strategy's run history).
 import { api } from '../api.js';
 import {
   StatusFilter,
@@ -27,7 +28,7 @@ export function TransactionsView({ params, setParams }) {
     const body = await api.listTransactions({ cursor, status, wallet_id: walletId }, signal);
     return { items: body.transactions ?? [], next: body.next_cursor };
   }, `${status}|${walletId}`);
-  const [isOpen, toggle] = useOpenRows();
+  const [isOpen, toggle] = useOpenRows(params.open ? [params.open] : []);
 
   return html`<section class="page">
     <header class="page-header">

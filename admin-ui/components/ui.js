@@ -28,15 +28,37 @@ export function ChainLabel({ chainId }) {
 
 const pad = (n) => String(n).padStart(2, '0');
 
-/** Local `YYYY-MM-DD HH:MM:SS` (sortable, unambiguous); the exact ISO timestamp is in the tooltip. */
-export function Time({ iso, dateOnly = false, timeOnly = false }) {
-  if (!iso) return html`<span class="muted">—</span>`;
+/** Local `YYYY-MM-DD HH:MM:SS` (sortable, unambiguous), or its date or time part; null if unparsable. */
+export function formatTime(iso, { dateOnly = false, timeOnly = false } = {}) {
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return html`<span>${iso}</span>`;
+  if (Number.isNaN(d.getTime())) return null;
   const date = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  const text = dateOnly ? date : timeOnly ? time : `${date} ${time}`;
+  return dateOnly ? date : timeOnly ? time : `${date} ${time}`;
+}
+
+/** A {@link formatTime} timestamp; the exact ISO timestamp is in the tooltip. */
+export function Time({ iso, dateOnly = false, timeOnly = false }) {
+  if (!iso) return html`<span class="muted">—</span>`;
+  const text = formatTime(iso, { dateOnly, timeOnly });
+  if (text === null) return html`<span>${iso}</span>`;
   return html`<time datetime=${iso} title=${iso} class="nowrap">${text}</time>`;
+}
+
+const WEI_PER_ETH = 10n ** 18n;
+
+/** Decimal ETH text of a wei amount (bigint), exact: no trip through a float. */
+export function formatEth(wei) {
+  const sign = wei < 0n ? '-' : '';
+  const abs = wei < 0n ? -wei : wei;
+  const frac = (abs % WEI_PER_ETH).toString().padStart(18, '0').replace(/0+$/, '');
+  return `${sign}${abs / WEI_PER_ETH}${frac ? `.${frac}` : ''}`;
+}
+
+/** An `{eth, wei}` amount from the API: the decimal ETH, with the exact wei in the tooltip. */
+export function EthAmount({ amount, unit = false }) {
+  if (!amount) return html`<span class="muted">—</span>`;
+  return html`<span class="amount" title=${`${amount.wei} wei`}>${amount.eth}${unit ? ' ETH' : ''}</span>`;
 }
 
 /** `0x1234…abcd` for hashes and addresses in narrow columns. */
@@ -113,6 +135,7 @@ export function Hex({ value, short = false }) {
 const TX_STATUSES = ['queued', 'broadcast', 'mined', 'confirmed', 'reverted', 'failed', 'replaced', 'cancelled'];
 export const TRANSACTION_STATUSES = TX_STATUSES;
 export const EVENT_STATUSES = ['ok', 'error', 'refused'];
+export const STRATEGY_STATUSES = ['active', 'stopped', 'completed'];
 
 /** A colored status pill; the color class is `status-<value>` (see styles.css). */
 export function StatusBadge({ status, testid }) {
@@ -221,10 +244,10 @@ export function usePagedList(fetchPage, key) {
 }
 
 /** The "Load more" footer under a paged table. */
-export function LoadMore({ list, noun }) {
+export function LoadMore({ list, noun, plural = `${noun}s` }) {
   const count = list.items.length;
   return html`<div class="table-footer">
-    <span class="muted">${count} ${noun}${count === 1 ? '' : 's'} shown${list.next ? '' : count ? ' · end of list' : ''}</span>
+    <span class="muted">${count} ${count === 1 ? noun : plural} shown${list.next ? '' : count ? ' · end of list' : ''}</span>
     ${list.moreError && html`<${ErrorBox} error=${list.moreError} compact />`}
     ${list.next &&
     html`<button type="button" class="btn" onClick=${list.loadMore} disabled=${list.loadingMore} data-testid="load-more">
@@ -233,10 +256,9 @@ export function LoadMore({ list, noun }) {
   </div>`;
 }
 
-/** A removable chip for a filter set from elsewhere (e.g. a wallet picked on the Wallets page). */
-/** Which rows of a table are expanded: `[isOpen(id), toggle(id)]`. */
-export function useOpenRows() {
-  const [open, setOpen] = useState(() => new Set());
+/** Which rows of a table are expanded: `[isOpen(id), toggle(id)]`; `initial` ids start open. */
+export function useOpenRows(initial = []) {
+  const [open, setOpen] = useState(() => new Set(initial));
   const toggle = (id) =>
     setOpen((s) => {
       const n = new Set(s);
@@ -278,6 +300,7 @@ export function StatusFilter({ value, statuses, onChange }) {
   </label>`;
 }
 
+/** A removable chip for a filter set from elsewhere (e.g. a wallet picked on the Wallets page). */
 export function FilterChip({ label, value, onClear }) {
   return html`<span class="chip" title=${value}>
     <span class="chip-label">${label}</span>

@@ -114,6 +114,7 @@ function WalletRow({ wallet: w, balance }) {
     <td class="row-links">
       <a href=${withQuery('#/transactions', { wallet_id: w.id })} title=${`Transactions of ${w.agent_id}`}>Txs</a>
       <a href=${withQuery('#/events', { wallet_id: w.id })} title=${`Audit events of ${w.agent_id}`}>Events</a>
+      <a href=${withQuery('#/strategies', { agent_id: w.agent_id })} title=${`Strategies of ${w.agent_id}`}>Strategies</a>
     </td>
   </tr>`;
 }
