@@ -13,7 +13,7 @@ const EXPONENT_RE = /^(\d+)(?:\.(\d+))?e([+-]?\d+)$/i;
  * Writes a JSON number the way it was written, as a plain decimal string. JavaScript prints
  * numbers in their shortest round-trip form, so `0.1` stays "0.1" and `1e-7` becomes "0.0000001".
  */
-function numberToDecimal(value: number): string {
+export function numberToDecimal(value: number): string {
   const text = String(value);
   const m = EXPONENT_RE.exec(text);
   if (!m) return text;

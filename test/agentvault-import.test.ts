@@ -309,6 +309,14 @@ describe('vaultpilot import agentvault', () => {
     assert.equal((tiny.params as { amount_wei: string }).amount_wei, '100000000000', '1e-07 ETH, from the JSON text');
     assert.equal((tiny.params as { interval_seconds: number }).interval_seconds, 60);
     assert.equal((tiny.legacy_state as { spent_today_eth: string }).spent_today_eth, '0');
+
+    // The imported DCA is a VaultPilot dca strategy: readable over MCP and decided by the engine.
+    const status = await callOk<{ strategy: { status: string; kind: string; params: { amount: { eth: string }; interval_seconds: number; max_base_fee_gwei: string; daily_cap: { eth: string } } } }>(client, 'strategy_status', { label: 'alice-dca' });
+    assert.equal(status.strategy.status, 'stopped');
+    assert.deepEqual([status.strategy.params.amount.eth, status.strategy.params.interval_seconds, status.strategy.params.max_base_fee_gwei, status.strategy.params.daily_cap.eth], ['0.001', 3600, '30.5', '0.01']);
+    const dry = await callOk<{ outcome: string; decision: { action: string } }>(client, 'tick_strategy', { label: 'alice-dca', dry_run: true });
+    assert.equal(dry.outcome, 'dry_run');
+    assert.ok(['send', 'skip'].includes(dry.decision.action), dry.decision.action);
   });
 
   test('(a) --any-chain imports the other-chain wallet on the service chain, nonce starting over; it then spends over MCP', async () => {
@@ -412,7 +420,7 @@ describe('vaultpilot import agentvault', () => {
       to_address: recipient,
       amount_wei: '300000000000000',
       interval_seconds: 120,
-      max_base_fee_gwei: '25',
+      max_base_fee_wei: '25000000000',
       daily_cap_wei: '5000000000000000',
     });
     assert.deepEqual(erinDca.legacy_state, {

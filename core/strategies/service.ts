@@ -5,10 +5,10 @@
  * or id, list, status with recent runs, run history, and the manual tick. Every query is scoped
  * to the caller's tenant.
  */
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { CoreContext } from '../context.ts';
 import type { Principal } from '../auth/api-keys.ts';
-import type { StrategyRow, StrategyRunRow } from '../db/types.ts';
+import type { Database, StrategyRow, StrategyRunRow } from '../db/types.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { ethAmount, type EthAmount } from '../money.ts';
 import { olderThan, toPage } from '../db/pagination.ts';
@@ -206,6 +206,24 @@ function recurrenceOf(params: CommonParams): Recurrence | null {
 }
 
 /**
+ * The next slot of an edited, running strategy: a recurring one continues its grid from the last
+ * slot it ran (so an edit does not shift the cadence, and a manual tick before the slot does not
+ * count), unless the new params start later; a one-shot, or one that never ran, starts afresh.
+ */
+async function rescheduled(trx: Transaction<Database>, strategyId: string, def: KindDefinition<CommonParams>, params: CommonParams, now: Date): Promise<Date> {
+  const recurrence = recurrenceOf(params);
+  const fresh = def.firstSlot(params, now);
+  if (!recurrence || fresh.getTime() > now.getTime()) return fresh;
+  const last = await trx
+    .selectFrom('strategy_runs')
+    .select(sql<Date | null>`max(slot_at)`.as('slot'))
+    .where('strategy_id', '=', strategyId)
+    .where((eb) => eb.or([eb('source', '=', 'schedule'), eb('reason', 'is', null), eb('reason', '!=', 'not_due')]))
+    .executeTakeFirst();
+  return last?.slot ? nextOccurrence(recurrence, new Date(last.slot), now) : fresh;
+}
+
+/**
  * Replaces a strategy's params (all of them, validated as at creation) and, when it is running,
  * reschedules it: a recurring strategy keeps its cadence from the last run, a one-shot moves to
  * its new time. The pending slot's job is cancelled.
@@ -220,8 +238,7 @@ export async function updateStrategy(ctx: CoreContext, principal: Principal, ref
   const jobId = await ctx.db.transaction().execute(async (trx) => {
     const row = await trx.selectFrom('strategies').selectAll().where('id', '=', found.id).where('deleted_at', 'is', null).forUpdate().executeTakeFirst();
     if (!row) throw new NotFoundError('STRATEGY_NOT_FOUND', `strategy "${found.label}" was deleted`);
-    const recurrence = recurrenceOf(params);
-    const next = row.status !== 'active' ? null : recurrence && row.last_run_at ? nextOccurrence(recurrence, row.last_run_at, now) : def.firstSlot(params, now);
+    const next = row.status !== 'active' ? null : await rescheduled(trx, row.id, def, params, now);
     await trx
       .updateTable('strategies')
       .set({ params: JSON.stringify(params), next_run_at: next, scheduled_slot_at: null, scheduled_job_id: null, confirmed_above_max: confirmed, updated_at: now })

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { parseUnits } from 'ethers';
 import { ValidationError } from '../../errors.ts';
-import { ethAmount, formatEth, formatGwei, parseAddress, parseEthAmount, type EthAmount } from '../../money.ts';
+import { ethAmount, formatEth, formatGwei, numberToDecimal, parseAddress, parseEthAmount, type EthAmount } from '../../money.ts';
 
 /** Skip reason codes recorded on `skipped` runs; stable strings agents and dashboards branch on. */
 export const SKIP_REASONS = ['gas_above_ceiling', 'daily_cap', 'reserve', 'not_due', 'insufficient_funds'] as const;
@@ -74,7 +74,7 @@ export function weiParam(name: string, value: unknown): string {
 
 /** Parses a decimal gwei amount (at most 9 decimals) into wei as a string. @throws {ValidationError} `INVALID_AMOUNT`. */
 export function gweiParam(name: string, value: unknown): string {
-  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const text = typeof value === 'number' && Number.isFinite(value) ? numberToDecimal(value) : typeof value === 'string' ? value.trim() : '';
   const m = /^(\d+)(?:\.(\d+))?$/.exec(text);
   if (!m) throw new ValidationError(field(name), 'must be a positive decimal number of gwei such as "30"', 'INVALID_AMOUNT');
   if ((m[2] ?? '').length > 9) throw new ValidationError(field(name), 'has more than 9 decimals (1 wei = 0.000000001 gwei)', 'INVALID_AMOUNT');

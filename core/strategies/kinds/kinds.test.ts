@@ -60,6 +60,8 @@ test('params are stored as wei strings and shown as decimal ETH and gwei', () =>
     to_address: TO, amount_wei: '15000000000000000', interval_seconds: 60, cron: null, timezone: null, max_base_fee_wei: '30500000000', start_at: null,
     daily_cap_wei: '1000000000000000000', max_runs: null, ends_at: null, min_balance_reserve_wei: null,
   });
+  const tiny = parseParams(dca, { to_address: TO, amount_eth: 1e-7, interval_seconds: 60, max_base_fee_gwei: 1e-9 }, NOW);
+  assert.equal((tiny as unknown as { max_base_fee_wei: string }).max_base_fee_wei, '1', 'JSON numbers in exponent form are read as decimals');
   const view = dca.view(dca.stored(JSON.parse(JSON.stringify(p))));
   assert.deepEqual(view.amount, { eth: '0.015', wei: '15000000000000000' });
   assert.equal(view.max_base_fee_gwei, '30.5');
