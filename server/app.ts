@@ -13,6 +13,7 @@ import { sessionRoutes } from './api/session.ts';
 import { walletRoutes } from './api/wallets.ts';
 import { transactionRoutes } from './api/transactions.ts';
 import { eventRoutes } from './api/events.ts';
+import { strategyRoutes } from './api/strategies.ts';
 import { openApiRoutes } from './api/openapi.ts';
 import { adminRoutes } from './admin.ts';
 
@@ -49,6 +50,7 @@ export function buildApp(core: CoreContext): BuiltApp {
   api.use('*', requireAuth(core, { allowSession: true }));
   api.route('/wallets', walletRoutes(core));
   api.route('/transactions', transactionRoutes(core));
+  api.route('/strategies', strategyRoutes(core));
   api.route('/events', eventRoutes(core));
   app.route('/api', api);
 

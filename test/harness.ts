@@ -158,7 +158,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
 }
 
 /** Counts rows in a table of the stack's database (for "nothing written" assertions). */
-export async function countRows(stack: Stack, table: 'wallets' | 'transactions' | 'audit_events', where = 'true'): Promise<number> {
+export async function countRows(stack: Stack, table: 'wallets' | 'transactions' | 'audit_events' | 'strategies' | 'strategy_runs', where = 'true'): Promise<number> {
   const r = await sql<{ n: string }>`select count(*)::text as n from ${sql.table(table)} where ${sql.raw(where)}`.execute(stack.server.ctx.db);
   return Number(r.rows[0]!.n);
 }

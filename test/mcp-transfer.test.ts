@@ -15,6 +15,9 @@ const EXPECTED_TOOLS = [
   'import_wallet_from_private_key', 'import_wallet_from_mnemonic', 'import_wallet_from_encrypted_json', 'export_wallet_keystore',
   'encrypt_wallet_keystore', 'decrypt_wallet_keystore', 'export_wallet_private_key', 'generate_mnemonic', 'sign_message',
   'verify_message', 'sign_typed_data', 'verify_typed_data', 'inspect_contract',
+  // strategies (test/strategy-tools.test.ts)
+  'create_strategy_dca', 'create_strategy', 'start_strategy', 'stop_strategy', 'update_strategy', 'delete_strategy', 'strategy_status',
+  'list_strategies', 'tick_strategy', 'send_when_gas_below', 'dca_once', 'scheduled_send_once', 'micro_tip_equal', 'micro_tip_amounts',
 ];
 
 interface Tx {

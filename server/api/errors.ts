@@ -48,3 +48,16 @@ export async function parseBody<T extends z.ZodType>(c: Context<AppEnv>, schema:
 /** `limit` query parameter: 1-200, default 50. */
 export const limitParam = z.coerce.number({ message: 'must be an integer from 1 to 200' }).int('must be an integer from 1 to 200').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50);
 export const uuidParam = z.string().regex(/^[0-9a-f-]{36}$/i, 'must be an id (uuid)');
+
+/**
+ * Like {@link parseBody} for routes whose body may be left out: an empty body reads as `{}`.
+ * @throws {ValidationError} as {@link parseBody} does for a body that is given.
+ */
+export async function parseOptionalBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
+  const text = await c.req.text().catch(() => '');
+  if (text.trim() === '') {
+    const result = schema.safeParse({});
+    if (result.success) return result.data;
+  }
+  return parseBody(c, schema);
+}

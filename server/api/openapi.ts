@@ -19,6 +19,11 @@ const paging = [q('limit', 'Page size, 1-200 (default 50)', { type: 'integer', m
 const str = { type: 'string' };
 const nstr = { type: ['string', 'null'] };
 
+const idParam = { name: 'id', in: 'path', required: true, schema: str };
+const notFound = { '404': { description: 'STRATEGY_NOT_FOUND', content: { 'application/json': { schema: error } } } };
+const strategyBody = { type: 'object', required: ['strategy'], properties: { strategy: { $ref: '#/components/schemas/Strategy' } } };
+const amount = { $ref: '#/components/schemas/Amount' };
+
 /** The OpenAPI document. */
 export const OPENAPI = {
   openapi: '3.1.0',
@@ -80,6 +85,86 @@ export const OPENAPI = {
         responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('transactions', 'Transaction') } } }, ...errors },
       },
     },
+    '/api/strategies': {
+      get: {
+        summary: 'List strategies, newest first',
+        parameters: [...paging, q('agent_id', 'Only this agent\'s strategies'), q('status', 'Only this state', { enum: ['active', 'stopped', 'completed'] })],
+        responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('strategies', 'Strategy') } } }, ...errors },
+      },
+      post: {
+        summary: 'Create a strategy (started unless start is false)',
+        description: 'Params are validated by the kind\'s rules; a bad field is a 400 naming params.<field> and nothing is stored. Audited, with confirmation_code redacted.',
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/StrategyCreate' } } } },
+        responses: {
+          '201': { description: 'The new strategy', content: { 'application/json': { schema: strategyBody } } },
+          '403': { description: 'CONFIRMATION_REQUIRED: a per-run amount above MAX_TX_ETH without the right confirmation_code', content: { 'application/json': { schema: error } } },
+          '404': { description: 'WALLET_NOT_FOUND', content: { 'application/json': { schema: error } } },
+          '409': { description: 'STRATEGY_EXISTS: the label is taken', content: { 'application/json': { schema: error } } },
+          ...errors,
+        },
+      },
+    },
+    '/api/strategies/{id}': {
+      get: {
+        summary: 'One strategy and its last 10 runs',
+        parameters: [idParam],
+        responses: {
+          '200': { description: 'The strategy', content: { 'application/json': { schema: { type: 'object', required: ['strategy', 'last_runs'], properties: { strategy: { $ref: '#/components/schemas/Strategy' }, last_runs: { type: 'array', items: { $ref: '#/components/schemas/StrategyRun' } } } } } } },
+          ...notFound,
+          ...errors,
+        },
+      },
+      patch: {
+        summary: 'Replace all params (validated as at creation); a running strategy is rescheduled',
+        parameters: [idParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['params'], additionalProperties: false, properties: { params: { type: 'object', description: 'The complete params of the strategy\'s kind' }, confirmation_code: str } } } } },
+        responses: { '200': { description: 'The updated strategy', content: { 'application/json': { schema: strategyBody } } }, ...notFound, ...errors },
+      },
+      delete: {
+        summary: 'Stop and delete a strategy (its runs and transactions stay in history)',
+        parameters: [idParam],
+        responses: { '200': { description: 'The strategy as it was', content: { 'application/json': { schema: strategyBody } } }, ...notFound, ...errors },
+      },
+    },
+    '/api/strategies/{id}/runs': {
+      get: {
+        summary: 'A strategy\'s runs, newest first',
+        parameters: [idParam, ...paging],
+        responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('runs', 'StrategyRun') } } }, ...notFound, ...errors },
+      },
+    },
+    '/api/strategies/{id}/start': {
+      post: {
+        summary: 'Start (or resume) a strategy; its first run is scheduled from now',
+        parameters: [idParam],
+        responses: {
+          '200': { description: 'The strategy', content: { 'application/json': { schema: strategyBody } } },
+          '409': { description: 'STRATEGY_COMPLETED: a completed strategy cannot be restarted', content: { 'application/json': { schema: error } } },
+          ...notFound,
+          ...errors,
+        },
+      },
+    },
+    '/api/strategies/{id}/stop': {
+      post: {
+        summary: 'Stop a strategy and cancel its pending run',
+        parameters: [idParam],
+        responses: { '200': { description: 'The strategy', content: { 'application/json': { schema: strategyBody } } }, ...notFound, ...errors },
+      },
+    },
+    '/api/strategies/{id}/tick': {
+      post: {
+        summary: 'Run one tick now, through the worker\'s path (dry_run: decide only, write nothing)',
+        parameters: [idParam],
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { dry_run: { type: 'boolean' } } } } } },
+        responses: {
+          '200': { description: 'What the tick did', content: { 'application/json': { schema: { $ref: '#/components/schemas/ManualTick' } } } },
+          '409': { description: 'STRATEGY_NOT_ACTIVE: a non-dry tick of a strategy that is not running', content: { 'application/json': { schema: error } } },
+          ...notFound,
+          ...errors,
+        },
+      },
+    },
     '/api/events': {
       get: {
         summary: 'The audit log, newest first',
@@ -121,6 +206,58 @@ export const OPENAPI = {
           value_wei: str, value_eth: str, status: str, tx_hash: str, block_number: { type: ['integer', 'null'] }, gas_limit: str, gas_used: nstr,
           max_fee_per_gas_gwei: str, max_priority_fee_per_gas_gwei: str, effective_gas_price_gwei: nstr, fee_wei: nstr, error: nstr, source: str,
           created_at: str, updated_at: str,
+        },
+      },
+      Amount: { type: 'object', required: ['eth', 'wei'], properties: { eth: { type: 'string', description: 'Decimal ETH' }, wei: { type: 'string', description: 'Integer wei' } } },
+      Strategy: {
+        type: 'object',
+        properties: {
+          id: str, label: str, kind: { enum: ['dca', 'scheduled_send', 'send_when_gas_below', 'micro_tip'] }, agent_id: str, wallet_id: str, from_address: str,
+          status: { enum: ['active', 'stopped', 'completed'] },
+          end_reason: { type: ['string', 'null'], description: 'Why a completed strategy ended: sent, max_runs, ends_at, expired' },
+          params: { type: 'object', description: 'The kind\'s params: amounts as {eth, wei}, gas ceilings in gwei, times ISO 8601' },
+          next_run_at: { type: ['string', 'null'], format: 'date-time', description: 'When the pending run is due; null unless active' },
+          last_run_at: { type: ['string', 'null'], format: 'date-time' },
+          runs: { type: 'object', properties: { sent: { type: 'integer' }, skipped: { type: 'integer' }, failed: { type: 'integer' } } },
+          spent_24h: amount, spent_total: amount, origin: { enum: ['created', 'agentvault'] },
+          created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
+        },
+      },
+      StrategyCreate: {
+        type: 'object',
+        required: ['kind', 'label', 'agent_id', 'params'],
+        additionalProperties: false,
+        properties: {
+          kind: { enum: ['dca', 'scheduled_send', 'send_when_gas_below', 'micro_tip'] },
+          label: { type: 'string', description: '1-100 printable characters, unique in the tenant' },
+          agent_id: str,
+          params: { type: 'object', description: 'The kind\'s params (docs/agents.md, Strategies): amounts decimal ETH strings, gas ceilings gwei, times ISO 8601 with a zone' },
+          start: { type: 'boolean', description: 'Start at once (default true)' },
+          confirmation_code: { type: 'string', description: 'TX_CONFIRM_CODE, needed when a per-run amount is above MAX_TX_ETH; never stored' },
+        },
+      },
+      StrategyRun: {
+        type: 'object',
+        properties: {
+          id: str, strategy_id: str, slot_at: { type: 'string', format: 'date-time' }, source: { enum: ['schedule', 'manual'] }, outcome: { enum: ['sent', 'skipped', 'failed'] },
+          reason: { type: ['string', 'null'], description: 'Skip reason: gas_above_ceiling, daily_cap, reserve, not_due, insufficient_funds' },
+          error_code: nstr, detail: nstr, amount,
+          transactions: { type: 'array', items: { type: 'object', properties: { id: str, tx_hash: str, to_address: str, value_eth: str, status: str } } },
+          started_at: { type: 'string', format: 'date-time' }, created_at: { type: 'string', format: 'date-time' },
+        },
+      },
+      ManualTick: {
+        type: 'object',
+        required: ['outcome', 'dry_run', 'decision', 'run', 'strategy'],
+        properties: {
+          outcome: { enum: ['sent', 'skipped', 'failed', 'ended', 'stale', 'dry_run'] },
+          dry_run: { type: 'boolean' },
+          decision: {
+            type: ['object', 'null'],
+            properties: { action: { enum: ['send', 'skip', 'end'] }, reason: nstr, detail: nstr, sends: { type: 'array', items: { type: 'object', properties: { to_address: str, amount } } } },
+          },
+          run: { oneOf: [{ $ref: '#/components/schemas/StrategyRun' }, { type: 'null' }] },
+          strategy: { $ref: '#/components/schemas/Strategy' },
         },
       },
       Event: {

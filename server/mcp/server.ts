@@ -9,6 +9,7 @@ import { registerWalletTools } from './wallet-tools.ts';
 import { registerTransferTools } from './transfer-tools.ts';
 import { registerChainTools } from './chain-tools.ts';
 import { registerToolkitTools } from './toolkit-tools.ts';
+import { registerStrategyTools } from './strategy-tools.ts';
 
 /** Server name and version announced in the MCP `initialize` result. */
 export const SERVER_INFO = { name: 'vaultpilot', version: '0.1.0' } as const;
@@ -18,11 +19,12 @@ export function createMcpServer(session: ToolSession): McpServer {
   const server = new McpServer(SERVER_INFO, {
     capabilities: { tools: {} },
     instructions:
-      'VaultPilot holds EVM wallets for agents. Create one with spin_up_wallet, check funds with query_balance, check a send with simulate_transfer, send with execute_transfer and follow it with get_transaction. Amounts are decimal ETH strings. Errors start with a stable CODE.',
+      'VaultPilot holds EVM wallets for agents. Create one with spin_up_wallet, check funds with query_balance, check a send with simulate_transfer, send with execute_transfer and follow it with get_transaction. For conditional sends use dca_once, send_when_gas_below, scheduled_send_once (persist=true makes a strategy when the condition does not hold yet) or micro_tip_equal / micro_tip_amounts; for recurring sends create a strategy (create_strategy_dca, create_strategy), which the server runs and records: watch it with strategy_status, control it with start_strategy, stop_strategy, update_strategy, delete_strategy, tick_strategy. Amounts are decimal ETH strings, gas ceilings gwei. Errors start with a stable CODE.',
   });
   registerWalletTools(server, session);
   registerTransferTools(server, session);
   registerChainTools(server, session);
   registerToolkitTools(server, session);
+  registerStrategyTools(server, session);
   return server;
 }
