@@ -3,35 +3,24 @@
  * (counted on chain), and a worker killed with SIGKILL after taking a nonce, before its database
  * transaction commits, leaves no trace; the restarted worker sends that slot once.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseEther } from 'ethers';
 import { sql } from 'kysely';
-import type { Principal } from '../core/auth/api-keys.ts';
 import { createStrategy, getStrategy, tickStrategy } from '../core/strategies/service.ts';
-import { chainProvider, eventually, freshAddress, startStack, type Stack } from './harness.ts';
-import { adminPrincipal, fundedWallet, runsOf, spawnWorker, type WorkerProcess } from './strategy-harness.ts';
+import { chainProvider, eventually, freshAddress } from './harness.ts';
+import { fundedWallet, runsOf, spawnWorker, strategyStack } from './strategy-harness.ts';
 
 describe('two worker processes over 50 strategies', () => {
-  let stack: Stack;
-  let principal: Principal;
-  const workers: WorkerProcess[] = [];
-  before(async () => {
-    stack = await startStack({ worker: false });
-    principal = await adminPrincipal(stack);
-  });
-  after(async () => {
-    await Promise.all(workers.map((w) => w.stop()));
-    await stack?.close();
-  });
+  const t = strategyStack();
 
   test('every slot is sent exactly once (count on chain), both workers take part', async () => {
     const agents = Array.from({ length: 10 }, (_, i) => `w-agent-${i}`);
-    for (const a of agents) await fundedWallet(stack, principal, a, '10');
+    for (const a of agents) await fundedWallet(t.stack, t.principal, a, '10');
     const strategies: Array<{ id: string; to: string }> = [];
     for (let i = 0; i < 50; i++) {
       const to = freshAddress();
-      const s = await createStrategy(stack.server.ctx, principal, {
+      const s = await createStrategy(t.stack.server.ctx, t.principal, {
         kind: 'dca',
         label: `many-${i}`,
         agent_id: agents[i % agents.length]!,
@@ -40,12 +29,12 @@ describe('two worker processes over 50 strategies', () => {
       });
       strategies.push({ id: s.id, to });
     }
-    workers.push(await spawnWorker(stack), await spawnWorker(stack));
+    t.workers.push(await spawnWorker(t.stack), await spawnWorker(t.stack));
     // Start them all at once, so both workers' sweeps and ticks race for the same slots.
-    await sql`update strategies set status = 'active', next_run_at = date_trunc('second', now()) + interval '1 second'`.execute(stack.server.ctx.db);
+    await sql`update strategies set status = 'active', next_run_at = date_trunc('second', now()) + interval '1 second'`.execute(t.stack.server.ctx.db);
 
     await eventually(async () => {
-      const r = await sql<{ n: string }>`select count(*)::text as n from strategies where status = 'completed'`.execute(stack.server.ctx.db);
+      const r = await sql<{ n: string }>`select count(*)::text as n from strategies where status = 'completed'`.execute(t.stack.server.ctx.db);
       return Number(r.rows[0]!.n) === 50;
     }, 90_000, 'all 50 strategies to complete their 3 sends');
     const provider = chainProvider();
@@ -53,18 +42,18 @@ describe('two worker processes over 50 strategies', () => {
       await eventually(async () => (await provider.getBalance(s.to)) === parseEther('0.003'), 30_000, `exactly 3 sends to ${s.to}`);
     }
     provider.destroy();
-    const runs = await sql<{ outcome: string; n: string }>`select outcome, count(*)::text as n from strategy_runs group by outcome`.execute(stack.server.ctx.db);
+    const runs = await sql<{ outcome: string; n: string }>`select outcome, count(*)::text as n from strategy_runs group by outcome`.execute(t.stack.server.ctx.db);
     assert.deepEqual(runs.rows.map((r) => [r.outcome, Number(r.n)]), [['sent', 150]]);
     const txs = await sql<{ n: string; wallets_ok: boolean }>`
       select count(*)::text as n,
              bool_and(gapless) as wallets_ok
         from (select count(*) as n, max(nonce) - min(nonce) + 1 = count(*) and count(distinct nonce) = count(*) as gapless
-                from transactions group by wallet_id) per_wallet`.execute(stack.server.ctx.db);
+                from transactions group by wallet_id) per_wallet`.execute(t.stack.server.ctx.db);
     assert.equal(txs.rows[0]!.wallets_ok, true, 'nonces per wallet are gapless and unique');
-    const total = await sql<{ n: string }>`select count(*)::text as n from transactions`.execute(stack.server.ctx.db);
+    const total = await sql<{ n: string }>`select count(*)::text as n from transactions`.execute(t.stack.server.ctx.db);
     assert.equal(Number(total.rows[0]!.n), 150);
     // Both processes ran ticks (the worker logs nothing per tick; pg-boss records who completed what only by job, so count metrics).
-    const ticked = await Promise.all(workers.map(async (w) => {
+    const ticked = await Promise.all(t.workers.map(async (w) => {
       const url = /"metrics":"(http:[^"]+)"/.exec(w.output())![1]!;
       const text = await (await fetch(url)).text();
       return [...text.matchAll(/^vaultpilot_strategy_ticks_total\{[^}]*result="sent"[^}]*\} (\d+)/gm)].reduce((s, m) => s + Number(m[1]), 0);
@@ -75,23 +64,15 @@ describe('two worker processes over 50 strategies', () => {
 });
 
 describe('manual ticks racing the workers', () => {
-  let stack: Stack;
-  let principal: Principal;
-  const workers: WorkerProcess[] = [];
+  const t = strategyStack();
   before(async () => {
-    stack = await startStack({ worker: false });
-    principal = await adminPrincipal(stack);
-    workers.push(await spawnWorker(stack), await spawnWorker(stack));
-  });
-  after(async () => {
-    await Promise.all(workers.map((w) => w.stop()));
-    await stack?.close();
+    t.workers.push(await spawnWorker(t.stack), await spawnWorker(t.stack));
   });
 
   test('tick_strategy ×5 at the moment two workers run the slot: the slot is sent once', async () => {
-    await fundedWallet(stack, principal, 'race-agent');
+    await fundedWallet(t.stack, t.principal, 'race-agent');
     const to = freshAddress();
-    const s = await createStrategy(stack.server.ctx, principal, {
+    const s = await createStrategy(t.stack.server.ctx, t.principal, {
       kind: 'dca',
       label: 'race',
       agent_id: 'race-agent',
@@ -99,11 +80,11 @@ describe('manual ticks racing the workers', () => {
       start: false,
     });
     const slot = new Date(Date.now() + 1_500);
-    await sql`update strategies set status = 'active', next_run_at = ${slot} where id = ${s.id}`.execute(stack.server.ctx.db);
+    await sql`update strategies set status = 'active', next_run_at = ${slot} where id = ${s.id}`.execute(t.stack.server.ctx.db);
     await new Promise((r) => setTimeout(r, slot.getTime() - Date.now()));
-    const ticks = await Promise.all(Array.from({ length: 5 }, () => tickStrategy(stack.server.ctx, principal, { id: s.id })));
+    const ticks = await Promise.all(Array.from({ length: 5 }, () => tickStrategy(t.stack.server.ctx, t.principal, { id: s.id })));
     const runs = await eventually(async () => {
-      const r = await runsOf(stack, s.id);
+      const r = await runsOf(t.stack, s.id);
       return r.some((x) => x.slot_at.getTime() === slot.getTime()) ? r : undefined;
     }, 20_000, 'the slot to run');
     const ofSlot = runs.filter((r) => r.slot_at.getTime() === slot.getTime());
@@ -117,30 +98,20 @@ describe('manual ticks racing the workers', () => {
     await new Promise((r) => setTimeout(r, 2_000));
     assert.equal(await provider.getBalance(to), parseEther('0.001'), 'exactly once');
     provider.destroy();
-    const view = await getStrategy(stack.server.ctx, principal, { id: s.id });
+    const view = await getStrategy(t.stack.server.ctx, t.principal, { id: s.id });
     assert.equal(new Date(view.next_run_at!).getTime(), slot.getTime() + 3600_000, 'the next slot is an interval later');
   });
 });
 
 describe('kill -9 of a worker mid-tick', () => {
-  let stack: Stack;
-  let principal: Principal;
-  const workers: WorkerProcess[] = [];
-  before(async () => {
-    stack = await startStack({ worker: false });
-    principal = await adminPrincipal(stack);
-  });
-  after(async () => {
-    await Promise.all(workers.map((w) => w.stop()));
-    await stack?.close();
-  });
+  const t = strategyStack();
 
   test('killed after taking the nonce, before commit: the restarted worker sends the slot once', async () => {
-    await fundedWallet(stack, principal, 'kill-agent');
+    await fundedWallet(t.stack, t.principal, 'kill-agent');
     const to = freshAddress();
-    const paused = await spawnWorker(stack, { VAULTPILOT_TEST_PAUSE_AFTER_NONCE_MS: '60000' });
-    workers.push(paused);
-    const s = await createStrategy(stack.server.ctx, principal, {
+    const paused = await spawnWorker(t.stack, { VAULTPILOT_TEST_PAUSE_AFTER_NONCE_MS: '60000' });
+    t.workers.push(paused);
+    const s = await createStrategy(t.stack.server.ctx, t.principal, {
       kind: 'scheduled_send',
       label: 'kill-me',
       agent_id: 'kill-agent',
@@ -148,32 +119,32 @@ describe('kill -9 of a worker mid-tick', () => {
     });
     await paused.waitFor(/paused after taking a nonce/, 20_000);
     await paused.kill9();
-    assert.equal((await runsOf(stack, s.id)).length, 0, 'the killed tick left no run');
-    const none = await stack.server.ctx.db.selectFrom('transactions').select('id').execute();
+    assert.equal((await runsOf(t.stack, s.id)).length, 0, 'the killed tick left no run');
+    const none = await t.stack.server.ctx.db.selectFrom('transactions').select('id').execute();
     assert.equal(none.length, 0, 'and no transaction');
 
-    workers.push(await spawnWorker(stack));
+    t.workers.push(await spawnWorker(t.stack));
     const provider = chainProvider();
     await eventually(async () => (await provider.getBalance(to)) === parseEther('0.01'), 60_000, 'the retried slot to be sent');
     const v = await eventually(async () => {
-      const view = await getStrategy(stack.server.ctx, principal, { id: s.id });
+      const view = await getStrategy(t.stack.server.ctx, t.principal, { id: s.id });
       return view.status === 'completed' ? view : undefined;
     }, 20_000, 'completion');
     assert.equal(v.runs.sent, 1);
     await new Promise((r) => setTimeout(r, 3_000));
     assert.equal(await provider.getBalance(to), parseEther('0.01'), 'sent once, not twice');
-    const txs = await stack.server.ctx.db.selectFrom('transactions').select(['nonce', 'status']).execute();
+    const txs = await t.stack.server.ctx.db.selectFrom('transactions').select(['nonce', 'status']).execute();
     assert.equal(txs.length, 1);
     assert.equal(Number(txs[0]!.nonce), 0, 'the nonce the dead worker took was not burnt');
     provider.destroy();
   });
 
   test('killed after commit, before broadcast: the next worker\'s tx-monitor broadcasts the recorded send once', async () => {
-    await fundedWallet(stack, principal, 'kill-agent-2');
+    await fundedWallet(t.stack, t.principal, 'kill-agent-2');
     const to = freshAddress();
-    const w = await spawnWorker(stack, { VAULTPILOT_TEST_PAUSE_BEFORE_BROADCAST_MS: '60000' });
-    workers.push(w);
-    const s = await createStrategy(stack.server.ctx, principal, {
+    const w = await spawnWorker(t.stack, { VAULTPILOT_TEST_PAUSE_BEFORE_BROADCAST_MS: '60000' });
+    t.workers.push(w);
+    const s = await createStrategy(t.stack.server.ctx, t.principal, {
       kind: 'scheduled_send',
       label: 'kill-after-commit',
       agent_id: 'kill-agent-2',
@@ -181,17 +152,17 @@ describe('kill -9 of a worker mid-tick', () => {
     });
     await w.waitFor(/paused before broadcast/, 20_000);
     await w.kill9();
-    const recorded = await stack.server.ctx.db.selectFrom('transactions').select(['status']).where('to_address', '=', to).execute();
+    const recorded = await t.stack.server.ctx.db.selectFrom('transactions').select(['status']).where('to_address', '=', to).execute();
     assert.deepEqual(recorded.map((t) => t.status), ['queued'], 'recorded, not yet broadcast');
     const provider0 = chainProvider();
     assert.equal(await provider0.getBalance(to), 0n);
     provider0.destroy();
-    workers.push(await spawnWorker(stack));
+    t.workers.push(await spawnWorker(t.stack));
     const provider = chainProvider();
     await eventually(async () => (await provider.getBalance(to)) === parseEther('0.02'), 60_000, 'the send');
     await new Promise((r) => setTimeout(r, 3_000));
     assert.equal(await provider.getBalance(to), parseEther('0.02'));
-    assert.equal((await runsOf(stack, s.id)).length, 1);
+    assert.equal((await runsOf(t.stack, s.id)).length, 1);
     provider.destroy();
   });
 });

@@ -3,13 +3,14 @@
  * `kill -9` it), a principal for core calls, wallets funded with `anvil_setBalance`, and reads
  * of a strategy's runs.
  */
+import { after, before } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { parseEther, toBeHex } from 'ethers';
 import { authenticateApiKey, type Principal } from '../core/auth/api-keys.ts';
 import { createWallet } from '../core/wallets/service.ts';
 import type { StrategyRunRow } from '../core/db/types.ts';
-import { TEST_FERNET_KEY, chainProvider, rpcUrl, type Stack } from './harness.ts';
+import { TEST_FERNET_KEY, chainProvider, rpcUrl, startStack, type Stack } from './harness.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -110,4 +111,30 @@ export async function setBaseFeeGwei(gwei: bigint): Promise<void> {
   await provider.send('anvil_setNextBlockBaseFeePerGas', [toBeHex(gwei * 10n ** 9n)]);
   await provider.send('evm_mine', []);
   provider.destroy();
+}
+
+/** What {@link strategyStack} gives a describe block (filled in by its `before` hook). */
+export interface StrategyStack {
+  stack: Stack;
+  principal: Principal;
+  /** Worker processes the block starts; all are stopped in its `after` hook. */
+  workers: WorkerProcess[];
+}
+
+/**
+ * Registers `before`/`after` hooks on the current describe block: a server on a fresh database
+ * with no in-process worker (the block spawns worker processes), the admin principal, and the
+ * clean-up of every worker it pushed onto `workers`.
+ */
+export function strategyStack(): StrategyStack {
+  const ctx = { workers: [] } as unknown as StrategyStack;
+  before(async () => {
+    ctx.stack = await startStack({ worker: false });
+    ctx.principal = await adminPrincipal(ctx.stack);
+  });
+  after(async () => {
+    await Promise.all(ctx.workers.map((w) => w.stop()));
+    await ctx.stack?.close();
+  });
+  return ctx;
 }
