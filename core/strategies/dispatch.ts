@@ -19,30 +19,41 @@ const REQUEUE_AFTER = '5 minutes';
 
 /**
  * Enqueues the due, not yet enqueued slots (at most `limit` per call).
+ * @param opts.requeueLost - also enqueue again slots enqueued over {@link REQUEUE_AFTER} ago and
+ *   still pending: their job was lost (failed past its retries, or deleted). A job still queued
+ *   or running blocks the duplicate (exclusive policy); each such slot is retried at most every
+ *   REQUEUE_AFTER. The worker asks for this every few seconds, not on every sweep.
  * @returns how many jobs were enqueued.
  */
-export async function enqueueDueSlots(ctx: CoreContext, limit = 2_000): Promise<number> {
+export async function enqueueDueSlots(ctx: CoreContext, opts: { limit?: number; requeueLost?: boolean } = {}): Promise<number> {
+  const limit = opts.limit ?? 2_000;
   return ctx.db.transaction().execute(async (trx) => {
-    const due = await trx
-      .selectFrom('strategies')
-      .select(['id', 'next_run_at'])
-      .where('status', '=', 'active')
-      .where('deleted_at', 'is', null)
+    const base = () =>
+      trx
+        .selectFrom('strategies')
+        .select(['id', 'next_run_at'])
+        .where('status', '=', 'active')
+        .where('deleted_at', 'is', null)
+        .orderBy('next_run_at')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked();
+    // Matches the partial index strategies_unscheduled.
+    const due = await base()
       .where('next_run_at', '<=', new Date(Date.now() + LOOKAHEAD_MS))
-      // Not yet enqueued, or enqueued long ago and still pending: its job was lost (failed past
-      // its retries, or deleted), so it is enqueued again; a job still queued or running blocks
-      // the duplicate (exclusive policy) and the attempt is repeated at most every REQUEUE_AFTER.
-      .where(sql<boolean>`(scheduled_slot_at is distinct from next_run_at
-        or (next_run_at < now() - ${REQUEUE_AFTER}::interval and updated_at < now() - ${REQUEUE_AFTER}::interval))`)
-      .orderBy('next_run_at')
-      .limit(limit)
-      .forUpdate()
-      .skipLocked()
+      .where(sql<boolean>`scheduled_slot_at is distinct from next_run_at`)
       .execute();
-    if (due.length === 0) return 0;
-    const jobs = due.map((s) => ({ id: randomUUID(), data: { strategyId: s.id, slot: s.next_run_at!.toISOString() }, startAfter: s.next_run_at! }));
+    const lost = opts.requeueLost
+      ? await base()
+          .where(sql<boolean>`next_run_at < now() - ${REQUEUE_AFTER}::interval and updated_at < now() - ${REQUEUE_AFTER}::interval and scheduled_slot_at = next_run_at`)
+          .execute()
+      : [];
+    const rows = [...due, ...lost];
+    if (rows.length === 0) return 0;
+    const jobs = rows.map((s) => ({ id: randomUUID(), data: { strategyId: s.id, slot: s.next_run_at!.toISOString() }, startAfter: s.next_run_at! }));
     const inserted = new Set(await enqueueStrategyTicks(ctx.boss, trx, jobs));
-    // A slot whose job exists already (another sweep won the race) is recorded as enqueued too.
+    // A slot whose job exists already (another sweep won the race, or a lost job is not lost
+    // after all) is recorded as enqueued too; a re-enqueue attempt stamps updated_at.
     const values = jobs.map((j) => sql`(${j.data.strategyId}::uuid, ${j.data.slot}::timestamptz, ${inserted.has(j.id) ? j.id : null}::uuid)`);
     await sql`
       update strategies s

@@ -24,7 +24,7 @@ import { ConflictError, VaultPilotError, toVaultPilotError } from '../errors.ts'
 import { formatEth } from '../money.ts';
 import { recordAudit } from '../audit/log.ts';
 import { strategyTickLag, strategyTicks, transactionsByStatus } from '../metrics.ts';
-import { broadcastRecorded, readSendSnapshot, recordSends, reservedByPending, transferGas, type SendSnapshot } from '../transactions/transfer.ts';
+import { broadcastRecorded, lockWallet, readSendSnapshot, recordSends, transferGas, type SendSnapshot } from '../transactions/transfer.ts';
 import { kindOf, type ChainFacts, type Decision, type PlannedSend } from './kinds/index.ts';
 import type { CommonParams } from './kinds/common.ts';
 import { testPause } from '../test-hooks.ts';
@@ -200,13 +200,13 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
       const current = def.stored(strategy.params); // edited since the first read? use what is locked
       if (JSON.stringify(current) !== JSON.stringify(params)) return { outcome: 'stale', run: null, transactions: [], strategy } satisfies TickResult;
 
-      await trx.selectFrom('wallets').select('id').where('id', '=', wallet.id).forUpdate().execute();
+      const locked = await lockWallet(ctx, trx, wallet.id);
       const chainFacts: ChainFacts = {
         baseFeePerGas: facts.snap.fees.baseFeePerGas,
         maxFeePerGas: facts.snap.fees.maxFeePerGas,
         gasLimits: facts.gasLimits,
         balanceWei: facts.snap.balance,
-        reservedWei: await reservedByPending(ctx, wallet.id, trx),
+        reservedWei: locked.reservedWei,
         spent24hWei: await spentSince(trx, strategy.id, new Date(now.getTime() - 24 * 3600 * 1000)),
         runsSent: strategy.runs_sent,
       };
@@ -250,7 +250,7 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
           wallet,
           decision.sends.map((s, i) => ({ to: s.to, valueWei: s.valueWei, gasLimit: facts.gasLimits[i]! })),
           facts.snap,
-          { tenantId: strategy.tenant_id, source: 'strategy', strategyRunId: run.id },
+          { tenantId: strategy.tenant_id, source: 'strategy', strategyRunId: run.id, locked },
         );
         finalRun = await trx.updateTable('strategy_runs').set({ transaction_ids: sent.map((t) => t.id) }).where('id', '=', run.id).returningAll().executeTakeFirstOrThrow();
       }

@@ -191,11 +191,25 @@ export async function readSendSnapshot(ctx: CoreContext, address: string): Promi
   return { balance, chainNonce, fees };
 }
 
+/**
+ * Locks a wallet row in `trx` (`SELECT … FOR UPDATE`) and reads its next nonce and what its
+ * unmined transactions reserve. Everything that takes a nonce goes through this lock.
+ */
+export async function lockWallet(ctx: CoreContext, trx: Transaction<Database>, walletId: string): Promise<{ nextNonce: number; reservedWei: bigint }> {
+  const row = await trx.selectFrom('wallets').select('next_nonce').where('id', '=', walletId).forUpdate().executeTakeFirstOrThrow();
+  return { nextNonce: Number(row.next_nonce), reservedWei: await reservedByPending(ctx, walletId, trx) };
+}
+
 /** Who a recorded send is for: the tenant, the row's `source`, and the strategy run that made it. */
 export interface RecordOptions {
   tenantId: string;
   source: TransferSource;
   strategyRunId?: string;
+  /**
+   * The caller already locked the wallet row in `trx` and read its `next_nonce` and what its
+   * pending transactions reserve (the strategy engine does, to decide): not read again.
+   */
+  locked?: { nextNonce: number; reservedWei: bigint };
 }
 
 /**
@@ -218,11 +232,11 @@ export async function recordSends(
   snap: SendSnapshot,
   opts: RecordOptions,
 ): Promise<TransactionRow[]> {
-  const locked = await trx.selectFrom('wallets').select(['id', 'next_nonce']).where('id', '=', wallet.id).forUpdate().executeTakeFirstOrThrow();
+  const locked = opts.locked ?? (await lockWallet(ctx, trx, wallet.id));
   // The chain's count wins when it is ahead (the key also signed elsewhere, e.g. after an
   // export); ours wins otherwise (our own sends may not have reached the node's pool yet).
-  const first = Math.max(Number(locked.next_nonce), snap.chainNonce);
-  const reserved = await reservedByPending(ctx, wallet.id, trx);
+  const first = Math.max(locked.nextNonce, snap.chainNonce);
+  const reserved = locked.reservedWei;
   const needed = sends.reduce((sum, s) => sum + s.valueWei + s.gasLimit * snap.fees.maxFeePerGas, 0n);
   const { balance } = snap;
   if (balance - reserved < needed) {

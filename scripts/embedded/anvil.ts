@@ -35,12 +35,15 @@ function anvilBinary(): string {
  * Starts anvil and waits until it answers.
  * @param opts.stateFile - load/dump chain state here (anvil `--state`).
  * @param opts.port - default: a free port.
+ * @param opts.blockTime - mine a block every this many seconds instead of one per transaction
+ *   (anvil `--block-time`; default: automine).
  */
-export async function startAnvil(opts: { stateFile?: string; port?: number; chainId?: number } = {}): Promise<EmbeddedAnvil> {
+export async function startAnvil(opts: { stateFile?: string; port?: number; chainId?: number; blockTime?: number } = {}): Promise<EmbeddedAnvil> {
   const port = opts.port ?? (await freePort());
   const chainId = opts.chainId ?? 31337;
   const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--silent'];
   if (opts.stateFile) args.push('--state', opts.stateFile);
+  if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime));
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {

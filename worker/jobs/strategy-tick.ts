@@ -11,8 +11,14 @@ import { jobsHandled } from '../../core/metrics.ts';
 import { runTick } from '../../core/strategies/engine.ts';
 import { enqueueDueSlots, refreshActiveGauge } from '../../core/strategies/dispatch.ts';
 
-/** Ticks run at once per worker process. */
-const CONCURRENCY = 8;
+/**
+ * Fetchers per worker process (pg-boss `localConcurrency`), each taking `BATCH` jobs per fetch and
+ * fetching again at once while fetches come back full (`burstWhenBatchFull`). pg-boss otherwise
+ * waits out its polling interval (0.5 s at least) after every fetch, which capped a worker at
+ * 16 ticks/s with one job per fetch (bench/strategies.ts, docs/performance.md#strategies).
+ */
+const FETCHERS = 8;
+const BATCH = 4;
 /** Milliseconds between sweeps for due slots. */
 const SWEEP_MS = 500;
 
@@ -32,9 +38,18 @@ export async function handleStrategyTick(ctx: CoreContext, job: Job<StrategyTick
  * @returns a function that stops the loop (and waits for a running sweep).
  */
 export async function registerStrategyTick(ctx: CoreContext, boss: PgBoss): Promise<() => Promise<void>> {
-  await boss.work<StrategyTickJob>(QUEUES.strategyTick, { batchSize: 1, localConcurrency: CONCURRENCY, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-    if (job) await handleStrategyTick(ctx, job);
-  });
+  await boss.work<StrategyTickJob>(
+    QUEUES.strategyTick,
+    { batchSize: BATCH, localConcurrency: FETCHERS, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true },
+    async (jobs) => {
+      // One after another; if one fails the whole batch is retried, and the ticks that ran
+      // already find their slot taken and do nothing. (Per-job results would double the
+      // database time of a tick: their completion statement is that expensive.)
+      let failure: unknown;
+      for (const job of jobs) await handleStrategyTick(ctx, job).catch((err: unknown) => (failure ??= err));
+      if (failure !== undefined) throw failure;
+    },
+  );
   let stopped = false;
   let sweeps = 0;
   let running: Promise<void> = Promise.resolve();
@@ -42,8 +57,10 @@ export async function registerStrategyTick(ctx: CoreContext, boss: PgBoss): Prom
     while (!stopped) {
       running = (async () => {
         try {
-          await enqueueDueSlots(ctx);
-          if (sweeps++ % 10 === 0) await refreshActiveGauge(ctx);
+          // Every tenth sweep (5 s) also re-enqueues lost slots and refreshes the gauge.
+          const slow = sweeps++ % 10 === 0;
+          await enqueueDueSlots(ctx, { requeueLost: slow });
+          if (slow) await refreshActiveGauge(ctx);
         } catch (err) {
           ctx.logger.warn({ err }, 'strategy scheduler sweep failed; retrying');
         }

@@ -43,7 +43,9 @@ export async function resumeUnfinished(ctx: CoreContext, boss: PgBoss): Promise<
 
 /** Registers the queue's handler on the worker. */
 export async function registerTxMonitor(ctx: CoreContext, boss: PgBoss): Promise<void> {
-  await boss.work<Data>(QUEUES.txMonitor, { batchSize: 10, pollingIntervalSeconds: 0.5 }, (jobs) => handleTxMonitor(ctx, boss, jobs));
+  // Two fetchers that keep fetching while batches come back full: each sent transaction needs
+  // several monitor steps, and polling alone capped the queue at 20 jobs/s.
+  await boss.work<Data>(QUEUES.txMonitor, { batchSize: 10, pollingIntervalSeconds: 0.5, localConcurrency: 2, burstWhenBatchFull: true }, (jobs) => handleTxMonitor(ctx, boss, jobs));
   const resumed = await resumeUnfinished(ctx, boss);
   if (resumed > 0) ctx.logger.info({ resumed }, 'following unfinished transactions');
 }

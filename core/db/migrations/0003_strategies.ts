@@ -28,6 +28,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     alter table strategies drop constraint strategies_tenant_id_label_key;
     create unique index strategies_tenant_label_live on strategies (tenant_id, label) where deleted_at is null;
     create index strategies_due on strategies (next_run_at) where status = 'active' and deleted_at is null;
+    -- The sweep's "due and not yet enqueued": stays small however far behind the worker is.
+    create index strategies_unscheduled on strategies (next_run_at)
+      where status = 'active' and deleted_at is null and scheduled_slot_at is distinct from next_run_at;
     create index strategies_tenant_created on strategies (tenant_id, created_at desc, id desc);
 
     create table strategy_runs (
@@ -50,6 +53,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create index strategy_runs_sent_window on strategy_runs (strategy_id, created_at) where outcome = 'sent';
 
     alter table transactions add column strategy_run_id uuid references strategy_runs(id);
+    -- What a wallet's unmined transactions reserve is read twice per send; without this it read
+    -- the wallet's whole history.
+    create index transactions_wallet_pending on transactions (wallet_id) where status in ('queued', 'broadcast');
 
     alter table audit_events drop constraint audit_events_kind_check;
     alter table audit_events add constraint audit_events_kind_check check (kind in ('tool_call', 'api_write', 'auth', 'cli', 'worker'));
@@ -72,9 +78,11 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     delete from audit_events where kind = 'worker';
     alter table audit_events drop constraint audit_events_kind_check;
     alter table audit_events add constraint audit_events_kind_check check (kind in ('tool_call', 'api_write', 'auth', 'cli'));
+    drop index transactions_wallet_pending;
     alter table transactions drop column strategy_run_id;
     drop table strategy_runs;
     drop index strategies_tenant_created;
+    drop index strategies_unscheduled;
     drop index strategies_due;
     drop index strategies_tenant_label_live;
     delete from strategies where deleted_at is not null;
