@@ -25,7 +25,8 @@ import { formatEth } from '../money.ts';
 import { recordAudit } from '../audit/log.ts';
 import { strategyTickLag, strategyTicks, transactionsByStatus } from '../metrics.ts';
 import { broadcastRecorded, lockWallet, readSendSnapshot, recordSends, transferGas, type SendSnapshot } from '../transactions/transfer.ts';
-import { kindOf, type ChainFacts, type Decision, type PlannedSend } from './kinds/index.ts';
+import { decide, gate, kindOf, type ChainFacts, type Decision, type PlannedSend } from './kinds/index.ts';
+import type { Eip1559Fees } from '../chain/client.ts';
 import type { CommonParams } from './kinds/common.ts';
 import { testPause } from '../test-hooks.ts';
 
@@ -76,9 +77,9 @@ interface Prefetched {
   gasLimits: bigint[];
 }
 
-async function prefetch(ctx: CoreContext, wallet: WalletRow, sends: PlannedSend[]): Promise<Prefetched> {
+async function prefetch(ctx: CoreContext, wallet: WalletRow, sends: PlannedSend[], fees: Eip1559Fees): Promise<Prefetched> {
   const [snap, gasLimits] = await Promise.all([
-    readSendSnapshot(ctx, wallet.address),
+    readSendSnapshot(ctx, wallet.address, fees),
     Promise.all(sends.map((s) => transferGas(ctx, wallet.address, s.to, s.valueWei))),
   ]);
   return { snap, gasLimits };
@@ -179,12 +180,22 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
   const def = kindOf(first.kind);
   const params = def.stored(first.params);
   const sends = def.sends(params);
+  // One clock reading for the whole tick; a scheduled slot is never judged before it is due
+  // (the database's clock released the job; this process's may lag it by a few ms).
+  const started = clock();
+  const at = req.source === 'schedule' && req.slot && req.slot > started ? req.slot : started;
 
-  let facts: Prefetched;
+  // The base fee first: a tick its gate decides (gas above the ceiling, not due, expired, ended)
+  // reads nothing else from the chain.
+  let fees: Eip1559Fees;
+  let facts: Prefetched | null = null;
   try {
-    facts = await prefetch(ctx, wallet, sends);
+    fees = await ctx.chain.getFees();
+    const pending = first.next_run_at;
+    const due = req.source === 'schedule' || (pending !== null && pending.getTime() <= at.getTime());
+    if (due && !gate(def, params, pending ?? at, at, { baseFeePerGas: fees.baseFeePerGas, runsSent: first.runs_sent })) facts = await prefetch(ctx, wallet, sends, fees);
   } catch (err) {
-    return recordFailure(ctx, loaded, req, clock(), err);
+    return recordFailure(ctx, loaded, req, at, err);
   }
 
   let sent: TransactionRow[] = [];
@@ -192,25 +203,37 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
   try {
     result = await ctx.db.transaction().execute(async (trx) => {
       const strategy = await load(trx, strategyId, true);
-      const now = clock();
-      const slotted = strategy ? slotFor(strategy, req, now) : 'stale';
+      const slotted = strategy ? slotFor(strategy, req, at) : 'stale';
       if (!strategy || slotted === 'stale') return { outcome: 'stale', run: null, transactions: [], strategy: strategy ?? null } satisfies TickResult;
       const { slot, due } = slotted;
+      const now = at;
       loaded.strategy = strategy;
       const current = def.stored(strategy.params); // edited since the first read? use what is locked
       if (JSON.stringify(current) !== JSON.stringify(params)) return { outcome: 'stale', run: null, transactions: [], strategy } satisfies TickResult;
 
-      const locked = await lockWallet(ctx, trx, wallet.id);
-      const chainFacts: ChainFacts = {
-        baseFeePerGas: facts.snap.fees.baseFeePerGas,
-        maxFeePerGas: facts.snap.fees.maxFeePerGas,
-        gasLimits: facts.gasLimits,
-        balanceWei: facts.snap.balance,
-        reservedWei: locked.reservedWei,
-        spent24hWei: await spentSince(trx, strategy.id, new Date(now.getTime() - 24 * 3600 * 1000)),
-        runsSent: strategy.runs_sent,
-      };
-      const decision: Decision = due ? def.decide(params, slot, now, chainFacts) : { action: 'skip', reason: 'not_due', detail: `the next run is due at ${strategy.next_run_at?.toISOString() ?? 'no time (not scheduled)'}` };
+      const gated = due ? gate(def, params, slot, now, { baseFeePerGas: fees.baseFeePerGas, runsSent: strategy.runs_sent }) : null;
+      let decision: Decision;
+      // Set once the wallet is locked and its facts read: only then can the decision be a send.
+      let ready: { facts: Prefetched; locked: { nextNonce: number; reservedWei: bigint } } | null = null;
+      if (!due) {
+        decision = { action: 'skip', reason: 'not_due', detail: `the next run is due at ${strategy.next_run_at?.toISOString() ?? 'no time (not scheduled)'}` };
+      } else if (gated) {
+        decision = gated;
+      } else if (!facts) {
+        // Another tick changed the strategy between the first read and the lock.
+        return { outcome: 'stale', run: null, transactions: [], strategy } satisfies TickResult;
+      } else {
+        const locked = await lockWallet(ctx, trx, wallet.id);
+        ready = { facts, locked };
+        const chainFacts: ChainFacts = {
+          maxFeePerGas: facts.snap.fees.maxFeePerGas,
+          gasLimits: facts.gasLimits,
+          balanceWei: facts.snap.balance,
+          reservedWei: locked.reservedWei,
+          spent24hWei: await spentSince(trx, strategy.id, new Date(now.getTime() - 24 * 3600 * 1000)),
+        };
+        decision = decide(def, params, slot, now, { ...chainFacts, baseFeePerGas: fees.baseFeePerGas, runsSent: strategy.runs_sent });
+      }
       if (req.dryRun) return { outcome: 'dry_run', decision, run: null, transactions: [], strategy } satisfies TickResult;
 
       if (decision.action === 'end') {
@@ -244,12 +267,14 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
 
       let finalRun = run;
       if (decision.action === 'send') {
+        if (!ready) throw new Error('a send decision without the wallet facts');
+        const { facts: f, locked } = ready;
         sent = await recordSends(
           ctx,
           trx,
           wallet,
-          decision.sends.map((s, i) => ({ to: s.to, valueWei: s.valueWei, gasLimit: facts.gasLimits[i]! })),
-          facts.snap,
+          decision.sends.map((s, i) => ({ to: s.to, valueWei: s.valueWei, gasLimit: f.gasLimits[i]! })),
+          f.snap,
           { tenantId: strategy.tenant_id, source: 'strategy', strategyRunId: run.id, locked },
         );
         finalRun = await trx.updateTable('strategy_runs').set({ transaction_ids: sent.map((t) => t.id) }).where('id', '=', run.id).returningAll().executeTakeFirstOrThrow();
@@ -270,7 +295,7 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
     });
   } catch (err) {
     if (isUniqueViolation(err)) return { outcome: 'stale', run: null, transactions: [], strategy: null };
-    return recordFailure(ctx, loaded, req, clock(), err);
+    return recordFailure(ctx, loaded, req, at, err);
   }
 
   if (sent.length > 0) {

@@ -181,14 +181,17 @@ export interface SendSnapshot {
   fees: Eip1559Fees;
 }
 
-/** Reads balance, pending nonce and EIP-1559 fees in one round of RPC calls. @throws {UpstreamError} `RPC_UNAVAILABLE`. */
-export async function readSendSnapshot(ctx: CoreContext, address: string): Promise<SendSnapshot> {
-  const [balance, chainNonce, fees] = await Promise.all([
+/**
+ * Reads balance, pending nonce and EIP-1559 fees in one round of RPC calls (`fees` when the
+ * caller has just read them). @throws {UpstreamError} `RPC_UNAVAILABLE`.
+ */
+export async function readSendSnapshot(ctx: CoreContext, address: string, fees?: Eip1559Fees): Promise<SendSnapshot> {
+  const [balance, chainNonce, readFees] = await Promise.all([
     ctx.chain.getBalance(address),
     ctx.chain.getTransactionCount(address, 'pending'),
-    ctx.chain.getFees(),
+    fees ?? ctx.chain.getFees(),
   ]);
-  return { balance, chainNonce, fees };
+  return { balance, chainNonce, fees: readFees };
 }
 
 /**

@@ -31,12 +31,10 @@ export interface PlannedSend {
 }
 
 /**
- * What the chain and the database say at decision time (read by the engine, under the strategy
- * and wallet locks for the database parts).
+ * What the chain and the database say about the wallet at decision time (read by the engine,
+ * under the strategy and wallet locks for the database parts).
  */
 export interface ChainFacts {
-  /** The latest block's EIP-1559 base fee, wei per gas. */
-  baseFeePerGas: bigint;
   /** The max fee per gas a send would be signed with (EIP-1559 `maxFeePerGas`). */
   maxFeePerGas: bigint;
   /** Gas limit of each planned send, in the order of `sends()`. */
@@ -46,6 +44,12 @@ export interface ChainFacts {
   reservedWei: bigint;
   /** Wei this strategy sent in the 24 hours before `now`. */
   spent24hWei: bigint;
+}
+
+/** What a kind's gate sees: the clock's facts and the chain's latest base fee, no wallet. */
+export interface GateFacts {
+  /** The latest block's EIP-1559 base fee, wei per gas. */
+  baseFeePerGas: bigint;
   /** Sent runs so far. */
   runsSent: number;
 }
@@ -158,13 +162,21 @@ export function amountView(wei: string): EthAmount {
 }
 
 /**
- * The guardrails every kind applies before sending, in order: `ends_at`, `max_runs`, daily cap,
- * funds (amount plus the most the fees can cost), balance reserve.
- * @returns `null` when the sends may go, else the skip or end decision.
+ * The end conditions every kind shares: `ends_at` passed, `max_runs` sends made.
+ * @returns the end decision, or `null` to go on.
  */
-export function checkCommon(p: CommonParams, sends: PlannedSend[], now: Date, facts: ChainFacts): Decision | null {
+export function checkEnd(p: CommonParams, now: Date, runsSent: number): Decision | null {
   if (p.ends_at !== null && now.getTime() >= Date.parse(p.ends_at)) return { action: 'end', reason: 'ends_at', detail: `ends_at ${p.ends_at} has passed` };
-  if (p.max_runs !== null && facts.runsSent >= p.max_runs) return { action: 'end', reason: 'max_runs', detail: `max_runs ${p.max_runs} sends made` };
+  if (p.max_runs !== null && runsSent >= p.max_runs) return { action: 'end', reason: 'max_runs', detail: `max_runs ${p.max_runs} sends made` };
+  return null;
+}
+
+/**
+ * The wallet guardrails every kind applies before sending, in order: daily cap, funds (amount
+ * plus the most the fees can cost, after what pending transactions reserve), balance reserve.
+ * @returns the send decision, or the skip.
+ */
+export function checkFunds(p: CommonParams, sends: PlannedSend[], facts: ChainFacts): Decision {
   const total = sends.reduce((sum, s) => sum + s.valueWei, 0n);
   if (p.daily_cap_wei !== null && facts.spent24hWei + total > BigInt(p.daily_cap_wei)) {
     return { action: 'skip', reason: 'daily_cap', detail: `sending ${formatEth(total)} ETH would bring the last 24 hours to ${formatEth(facts.spent24hWei + total)} ETH, above daily_cap ${formatEth(BigInt(p.daily_cap_wei))} ETH` };
@@ -181,7 +193,7 @@ export function checkCommon(p: CommonParams, sends: PlannedSend[], now: Date, fa
 }
 
 /** Skips when the latest base fee is above `ceilingWei` (null: no ceiling). */
-export function checkGasCeiling(ceilingWei: string | null, facts: ChainFacts): Decision | null {
-  if (ceilingWei === null || facts.baseFeePerGas <= BigInt(ceilingWei)) return null;
-  return { action: 'skip', reason: 'gas_above_ceiling', detail: `base fee ${formatGwei(facts.baseFeePerGas)} gwei is above max_base_fee ${formatGwei(BigInt(ceilingWei))} gwei` };
+export function checkGasCeiling(ceilingWei: string | null, baseFeePerGas: bigint): Decision | null {
+  if (ceilingWei === null || baseFeePerGas <= BigInt(ceilingWei)) return null;
+  return { action: 'skip', reason: 'gas_above_ceiling', detail: `base fee ${formatGwei(baseFeePerGas)} gwei is above max_base_fee ${formatGwei(BigInt(ceilingWei))} gwei` };
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
 import type { KindDefinition } from './index.ts';
 import {
-  addressParam, amountView, checkCommon, checkGasCeiling, commonInput, commonView, field, gweiParam, gweiView, parseCommon, storedCommon, timeParam, weiParam,
+  addressParam, amountView, checkGasCeiling, commonInput, commonView, field, gweiParam, gweiView, parseCommon, storedCommon, timeParam, weiParam,
   type CommonParams,
 } from './common.ts';
 import { firstOccurrence, nextOccurrence, parseRecurrence, type Recurrence } from './schedule.ts';
@@ -68,9 +68,7 @@ export const dca: KindDefinition<DcaParams> = {
     const from = p.start_at !== null && Date.parse(p.start_at) > now.getTime() ? new Date(p.start_at) : now;
     return firstOccurrence(p, from);
   },
-  decide(p, _slot, now, facts) {
-    return checkGasCeiling(p.max_base_fee_wei, facts) ?? checkCommon(p, dca.sends(p), now, facts)!;
-  },
+  gate: (p, _slot, _now, facts) => checkGasCeiling(p.max_base_fee_wei, facts.baseFeePerGas),
   next: (p, slot, now) => nextOccurrence(p, slot, now),
   view: (p) => ({
     to_address: p.to_address,

@@ -1,18 +1,22 @@
 /**
- * The strategy kinds. Each is a pure decision, `(params, slot, now, chain facts) → send |
- * skip(reason) | end(reason)`, plus its zod input shape, its parser (user units → stored wei
- * strings, errors naming `params.<field>`) and its recurrence. Nothing here touches the
- * database, the chain or the clock: the engine (`../engine.ts`) supplies all three.
+ * The strategy kinds. A decision is pure, `(params, slot, now, chain facts) → send |
+ * skip(reason) | end(reason)` ({@link decide}), in two steps: first what needs only the clock
+ * and the latest base fee (the shared end conditions, then the kind's gate: not due, expired,
+ * gas above the ceiling), so a gated tick reads nothing else from the chain ({@link gate}); then
+ * the wallet guardrails every kind shares (daily cap, funds, reserve). Each kind also has its zod
+ * input shape, its parser (user units → stored wei strings, errors naming `params.<field>`) and
+ * its recurrence. Nothing here touches the database, the chain or the clock: the engine
+ * (`../engine.ts`) supplies all three.
  */
 import type { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
-import type { ChainFacts, CommonParams, Decision, EndReason, PlannedSend } from './common.ts';
+import { checkEnd, checkFunds, type ChainFacts, type CommonParams, type Decision, type EndReason, type GateFacts, type PlannedSend } from './common.ts';
 import { dca } from './dca.ts';
 import { scheduledSend } from './scheduled-send.ts';
 import { sendWhenGasBelow } from './send-when-gas-below.ts';
 import { microTip } from './micro-tip.ts';
 
-export type { ChainFacts, Decision, EndReason, PlannedSend, SkipReason } from './common.ts';
+export type { ChainFacts, Decision, EndReason, GateFacts, PlannedSend, SkipReason } from './common.ts';
 export { SKIP_REASONS } from './common.ts';
 
 /** Strategy kind names. */
@@ -36,8 +40,8 @@ export interface KindDefinition<P extends CommonParams> {
   sends(p: P): PlannedSend[];
   /** The first slot when the strategy is started at `now`. */
   firstSlot(p: P, now: Date): Date;
-  /** The pure decision for the run of `slot` at `now`. */
-  decide(p: P, slot: Date, now: Date, facts: ChainFacts): Decision;
+  /** The kind's own conditions for the run of `slot` at `now` (not due, expired, gas), or `null` to go on. */
+  gate(p: P, slot: Date, now: Date, facts: GateFacts): Decision | null;
   /** After a run of `slot`: the next slot, or why the strategy is done. */
   next(p: P, slot: Date, now: Date, outcome: 'sent' | 'skipped' | 'failed'): Date | EndReason;
   /** Params as tools and REST show them (decimal ETH and gwei). */
@@ -70,4 +74,17 @@ export function parseParams(kind: KindDefinition<CommonParams>, params: unknown,
   const stray = Object.keys(params).find((k) => !allowed.includes(k));
   if (stray) throw new ValidationError(`params.${stray}`, `is not a parameter of kind ${kind.kind} (it takes ${allowed.join(', ')})`);
   return kind.parse(params as Record<string, unknown>, now);
+}
+
+/**
+ * The part of a decision that needs no wallet facts: `ends_at`/`max_runs`, then the kind's gate.
+ * @returns the skip or end decision, or `null` when the wallet guardrails decide.
+ */
+export function gate(kind: KindDefinition<CommonParams>, p: CommonParams, slot: Date, now: Date, facts: GateFacts): Decision | null {
+  return checkEnd(p, now, facts.runsSent) ?? kind.gate(p, slot, now, facts);
+}
+
+/** The whole pure decision for the run of `slot` at `now`: {@link gate}, then daily cap, funds and reserve. */
+export function decide(kind: KindDefinition<CommonParams>, p: CommonParams, slot: Date, now: Date, facts: GateFacts & ChainFacts): Decision {
+  return gate(kind, p, slot, now, facts) ?? checkFunds(p, kind.sends(p), facts);
 }

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseEther, parseUnits } from 'ethers';
 import { ValidationError } from '../../errors.ts';
-import { kindOf, parseParams } from './index.ts';
-import type { ChainFacts } from './common.ts';
+import { decide, kindOf, parseParams } from './index.ts';
+import type { ChainFacts, GateFacts } from './common.ts';
 import { equalSplit } from './micro-tip.ts';
 import { nextOccurrence, parseRecurrence } from './schedule.ts';
 
@@ -16,7 +16,7 @@ const NOW = new Date('2026-12-01T12:00:00.000Z');
 const TO = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const gwei = (n: string) => parseUnits(n, 9);
 
-function facts(over: Partial<ChainFacts> = {}): ChainFacts {
+function facts(over: Partial<ChainFacts & GateFacts> = {}): ChainFacts & GateFacts {
   return { baseFeePerGas: gwei('10'), maxFeePerGas: gwei('21'), gasLimits: [21_000n], balanceWei: parseEther('1'), reservedWei: 0n, spent24hWei: 0n, runsSent: 0, ...over };
 }
 
@@ -70,16 +70,16 @@ test('params are stored as wei strings and shown as decimal ETH and gwei', () =>
 test('decisions: gas ceiling, daily cap, funds and reserve, each at its boundary', () => {
   const dca = kindOf('dca');
   const p = parseParams(dca, { to_address: TO, amount_eth: '0.1', interval_seconds: 60, max_base_fee_gwei: '10', daily_cap_eth: '0.3', min_balance_reserve_eth: '0.5' }, NOW);
-  assert.equal(dca.decide(p, NOW, NOW, facts()).action, 'send', 'base fee exactly at the ceiling sends');
-  assert.deepEqual(pick(dca.decide(p, NOW, NOW, facts({ baseFeePerGas: gwei('10') + 1n }))), 'gas_above_ceiling');
-  assert.equal(dca.decide(p, NOW, NOW, facts({ spent24hWei: parseEther('0.2') })).action, 'send', 'exactly reaching the cap is allowed');
-  assert.equal(pick(dca.decide(p, NOW, NOW, facts({ spent24hWei: parseEther('0.2') + 1n }))), 'daily_cap');
+  assert.equal(decide(dca, p, NOW, NOW, facts()).action, 'send', 'base fee exactly at the ceiling sends');
+  assert.deepEqual(pick(decide(dca, p, NOW, NOW, facts({ baseFeePerGas: gwei('10') + 1n }))), 'gas_above_ceiling');
+  assert.equal(decide(dca, p, NOW, NOW, facts({ spent24hWei: parseEther('0.2') })).action, 'send', 'exactly reaching the cap is allowed');
+  assert.equal(pick(decide(dca, p, NOW, NOW, facts({ spent24hWei: parseEther('0.2') + 1n }))), 'daily_cap');
   const fee = 21_000n * gwei('21');
-  assert.equal(dca.decide(p, NOW, NOW, facts({ balanceWei: parseEther('0.6') + fee })).action, 'send', 'exactly the reserve left is allowed');
-  assert.equal(pick(dca.decide(p, NOW, NOW, facts({ balanceWei: parseEther('0.6') + fee - 1n }))), 'reserve');
-  assert.equal(pick(dca.decide(p, NOW, NOW, facts({ balanceWei: parseEther('1'), reservedWei: parseEther('0.95') }))), 'insufficient_funds', 'pending sends count against funds');
+  assert.equal(decide(dca, p, NOW, NOW, facts({ balanceWei: parseEther('0.6') + fee })).action, 'send', 'exactly the reserve left is allowed');
+  assert.equal(pick(decide(dca, p, NOW, NOW, facts({ balanceWei: parseEther('0.6') + fee - 1n }))), 'reserve');
+  assert.equal(pick(decide(dca, p, NOW, NOW, facts({ balanceWei: parseEther('1'), reservedWei: parseEther('0.95') }))), 'insufficient_funds', 'pending sends count against funds');
   const limited = parseParams(dca, { to_address: TO, amount_eth: '0.1', interval_seconds: 60, max_runs: 2 }, NOW);
-  assert.deepEqual(dca.decide(limited, NOW, NOW, facts({ runsSent: 2 })).action, 'end');
+  assert.deepEqual(decide(dca, limited, NOW, NOW, facts({ runsSent: 2 })).action, 'end');
 });
 
 function pick(d: { action: string; reason?: string }): string | undefined {
@@ -89,15 +89,15 @@ function pick(d: { action: string; reason?: string }): string | undefined {
 test('one-shots: not_due before run_at, expired after expires_at, completed after the send', () => {
   const sched = kindOf('scheduled_send');
   const p = parseParams(sched, { to_address: TO, amount_eth: '0.1', run_at: '2026-12-01T13:00:00Z' }, NOW);
-  assert.equal(pick(sched.decide(p, NOW, NOW, facts())), 'not_due');
-  assert.equal(sched.decide(p, NOW, new Date('2026-12-01T13:00:00Z'), facts()).action, 'send');
+  assert.equal(pick(decide(sched, p, NOW, NOW, facts())), 'not_due');
+  assert.equal(decide(sched, p, NOW, new Date('2026-12-01T13:00:00Z'), facts()).action, 'send');
   assert.equal(sched.next(p, NOW, NOW, 'sent'), 'sent');
   const gas = kindOf('send_when_gas_below');
   const g = parseParams(gas, { to_address: TO, amount_eth: '0.1', max_base_fee_gwei: '5', check_interval_seconds: 30, expires_at: '2026-12-01T12:01:00Z' }, NOW);
-  assert.equal(pick(gas.decide(g, NOW, NOW, facts())), 'gas_above_ceiling');
+  assert.equal(pick(decide(gas, g, NOW, NOW, facts())), 'gas_above_ceiling');
   assert.deepEqual(gas.next(g, NOW, NOW, 'skipped'), new Date('2026-12-01T12:00:30Z'));
   assert.deepEqual(gas.next(g, NOW, new Date('2026-12-01T12:00:45Z'), 'skipped'), new Date('2026-12-01T12:01:00Z'), 'one last check at expires_at');
-  assert.deepEqual(gas.decide(g, NOW, new Date('2026-12-01T12:01:00Z'), facts()), { action: 'end', reason: 'expired', detail: 'expires_at 2026-12-01T12:01:00.000Z passed before the base fee came down' });
+  assert.deepEqual(decide(gas, g, NOW, new Date('2026-12-01T12:01:00Z'), facts()), { action: 'end', reason: 'expired', detail: 'expires_at 2026-12-01T12:01:00.000Z passed before the base fee came down' });
 });
 
 test('recurrence: intervals keep their grid and skip missed slots; cron follows the time zone', () => {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
 import { formatEth } from '../../money.ts';
 import type { KindDefinition } from './index.ts';
-import { addressParam, amountView, checkCommon, commonInput, commonView, field, parseCommon, storedCommon, timeParam, weiParam, type CommonParams } from './common.ts';
+import { addressParam, amountView, commonInput, commonView, field, parseCommon, storedCommon, timeParam, weiParam, type CommonParams } from './common.ts';
 import { firstOccurrence, nextOccurrence, parseRecurrence, type Recurrence } from './schedule.ts';
 import { RETRY_SECONDS } from './scheduled-send.ts';
 
@@ -99,10 +99,7 @@ export const microTip: KindDefinition<MicroTipParams> = {
     const from = p.run_at !== null && Date.parse(p.run_at) > now.getTime() ? new Date(p.run_at) : now;
     return p.interval_seconds === null && p.cron === null ? from : firstOccurrence(p, from);
   },
-  decide(p, _slot, now, facts) {
-    if (p.run_at !== null && now.getTime() < Date.parse(p.run_at)) return { action: 'skip', reason: 'not_due', detail: `run_at ${p.run_at} has not come yet` };
-    return checkCommon(p, microTip.sends(p), now, facts)!;
-  },
+  gate: (p, _slot, now) => (p.run_at !== null && now.getTime() < Date.parse(p.run_at) ? { action: 'skip', reason: 'not_due', detail: `run_at ${p.run_at} has not come yet` } : null),
   next(p, slot, now, outcome) {
     const recurring = p.interval_seconds !== null || p.cron !== null;
     if (recurring) return nextOccurrence(p, slot, now);

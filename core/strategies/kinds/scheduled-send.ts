@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { KindDefinition } from './index.ts';
-import { addressParam, amountView, checkCommon, commonInput, commonView, parseCommon, storedCommon, timeParam, weiParam, type CommonParams } from './common.ts';
+import { addressParam, amountView, commonInput, commonView, parseCommon, storedCommon, timeParam, weiParam, type CommonParams } from './common.ts';
 
 /** Seconds between retries of a one-shot send that could not go out. */
 export const RETRY_SECONDS = 60;
@@ -40,10 +40,7 @@ export const scheduledSend: KindDefinition<ScheduledSendParams> = {
   stored: (p) => ({ to_address: String(p.to_address), amount_wei: String(p.amount_wei), run_at: String(p.run_at), ...storedCommon(p) }),
   sends: (p) => [{ to: p.to_address, valueWei: BigInt(p.amount_wei) }],
   firstSlot: (p, now) => new Date(Math.max(Date.parse(p.run_at), now.getTime())),
-  decide(p, _slot, now, facts) {
-    if (now.getTime() < Date.parse(p.run_at)) return { action: 'skip', reason: 'not_due', detail: `run_at ${p.run_at} has not come yet` };
-    return checkCommon(p, scheduledSend.sends(p), now, facts)!;
-  },
+  gate: (p, _slot, now) => (now.getTime() < Date.parse(p.run_at) ? { action: 'skip', reason: 'not_due', detail: `run_at ${p.run_at} has not come yet` } : null),
   next(p, _slot, now, outcome) {
     if (outcome === 'sent') return 'sent';
     return new Date(Math.max(Date.parse(p.run_at), now.getTime() + RETRY_SECONDS * 1000));

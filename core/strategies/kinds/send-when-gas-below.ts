@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
 import type { KindDefinition } from './index.ts';
 import {
-  addressParam, amountView, checkCommon, checkGasCeiling, commonInput, commonView, field, gweiParam, gweiView, intParam, parseCommon, storedCommon, timeParam, weiParam,
+  addressParam, amountView, checkGasCeiling, commonInput, commonView, field, gweiParam, gweiView, intParam, parseCommon, storedCommon, timeParam, weiParam,
   type CommonParams,
 } from './common.ts';
 
@@ -55,9 +55,9 @@ export const sendWhenGasBelow: KindDefinition<SendWhenGasBelowParams> = {
   }),
   sends: (p) => [{ to: p.to_address, valueWei: BigInt(p.amount_wei) }],
   firstSlot: (_p, now) => now,
-  decide(p, _slot, now, facts) {
+  gate(p, _slot, now, facts) {
     if (p.expires_at !== null && now.getTime() >= Date.parse(p.expires_at)) return { action: 'end', reason: 'expired', detail: `expires_at ${p.expires_at} passed before the base fee came down` };
-    return checkGasCeiling(p.max_base_fee_wei, facts) ?? checkCommon(p, sendWhenGasBelow.sends(p), now, facts)!;
+    return checkGasCeiling(p.max_base_fee_wei, facts.baseFeePerGas);
   },
   next(p, _slot, now, outcome) {
     if (outcome === 'sent') return 'sent';
