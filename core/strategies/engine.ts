@@ -2,11 +2,13 @@
  * One tick of one strategy: the only path by which a strategy sends, used by the worker's
  * `strategy-tick` jobs and by `tick_strategy`.
  *
- * Sequence: read the strategy and the chain facts (balance, pending nonce, EIP-1559 fees and the
- * latest base fee, a gas limit per send) with no lock held; then, in one database transaction,
- * lock the strategy row, check that the slot is still the strategy's pending one and has no run
- * yet, lock the wallet row, read what pending transactions reserve and what the strategy sent in
- * the last 24 hours, run the kind's pure decision, and record the outcome: for a send, the
+ * Sequence, with no lock held: read the strategy and the EIP-1559 fees (with the latest base
+ * fee); unless the kind's gate already decides (ended, not due, expired, gas above the ceiling),
+ * read the wallet's chain facts too (balance, pending nonce, a gas limit per send). Then, in one
+ * database transaction, lock the strategy row, check that the slot is still the strategy's
+ * pending one and has no run yet, lock the wallet row, read what pending transactions reserve and
+ * what the strategy sent in the last 24 hours, run the kind's pure decision
+ * (`kinds/index.ts` `decide`), and record the outcome: for a send, the
  * `strategy_runs` row, the signed transactions (nonces under the wallet lock, a `tx-monitor` job
  * each), the strategy's counters and next slot, and an audit row, all committed together. Only
  * then is anything broadcast.
