@@ -15,7 +15,7 @@ import { enqueueDueSlots, refreshActiveGauge } from '../../core/strategies/dispa
  * Fetchers per worker process (pg-boss `localConcurrency`), each taking `BATCH` jobs per fetch and
  * fetching again at once while fetches come back full (`burstWhenBatchFull`). pg-boss otherwise
  * waits out its polling interval (0.5 s at least) after every fetch, which capped a worker at
- * 16 ticks/s with one job per fetch (bench/strategies.ts, docs/performance.md#strategies).
+ * 16 ticks/s with one job per fetch (bench/strategies.ts, docs/performance.md, "Strategies").
  */
 const FETCHERS = 8;
 const BATCH = 4;
