@@ -35,6 +35,7 @@ import { installRpcCounter, rpcCounts, rpcPerCall } from './rpc-count.ts';
 import { installSqlCounter, sqlCounts, sqlPerCall } from './db-count.ts';
 import { measureBreakdown, type BreakdownRow } from './breakdown.ts';
 import { breakdownTable, resultsTable, rounded, serverMetricsTable, withRatios, type ResultRow } from './report.ts';
+import { createCleanup } from './cleanup.ts';
 
 const USAGE = `usage: npm run bench -- [options]
   --n N            sequential query_balance calls (default 200)
@@ -100,30 +101,7 @@ function step(msg: string): void {
 }
 
 /** Shutdown steps, run last-in first-out, once. */
-const cleanups: Array<[string, () => Promise<unknown>]> = [];
-let cleaning: Promise<void> | undefined;
-function defer(what: string, fn: () => Promise<unknown>): void {
-  cleanups.push([what, fn]);
-}
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (cleanups.length > 0) {
-      const [what, fn] = cleanups.pop()!;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        fn().catch((err: unknown) => step(`cleanup of ${what} failed: ${err instanceof Error ? err.message : String(err)}`)),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            step(`cleanup of ${what} timed out`);
-            resolve();
-          }, 15_000);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
-  })();
-  return cleaning;
-}
+const { defer, cleanup } = createCleanup(step, 15_000);
 
 /** Connects an MCP SDK client over Streamable HTTP and lists the tools once (as an agent does, which also arms output validation). */
 async function connectMcp(url: URL, headers: Record<string, string>): Promise<Client> {

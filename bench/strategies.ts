@@ -59,6 +59,7 @@ import { percentile } from './stats.ts';
 import { markdownTable, rounded } from './report.ts';
 import type { ChildSnapshot, FromChild, LoopStats, ToChild } from './strategy-ticker.ts';
 import { postmasterPid, sampleCpu, type CpuDelta } from './proc-cpu.ts';
+import { createCleanup } from './cleanup.ts';
 
 const USAGE = `usage: npm run bench:strategies -- [options]
   --strategies N      enabled dca strategies per phase (default 10000)
@@ -238,30 +239,7 @@ class Child {
 // ---------------------------------------------------------------------------------------------
 
 /** Shutdown steps, run last-in first-out, once. */
-const cleanups: Array<[string, () => Promise<unknown>]> = [];
-let cleaning: Promise<void> | undefined;
-function defer(what: string, fn: () => Promise<unknown>): void {
-  cleanups.push([what, fn]);
-}
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (cleanups.length > 0) {
-      const [what, fn] = cleanups.pop()!;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        fn().catch((err: unknown) => step(`cleanup of ${what} failed: ${err instanceof Error ? err.message : String(err)}`)),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            step(`cleanup of ${what} timed out`);
-            resolve();
-          }, 35_000);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
-  })();
-  return cleaning;
-}
+const { defer, cleanup } = createCleanup(step, 35_000);
 
 /** JSON with sorted keys (jsonb does not keep key order). */
 function canonical(value: unknown): string {
