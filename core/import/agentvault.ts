@@ -187,12 +187,15 @@ function openToken(keys: readonly string[], token: string): Uint8Array | undefin
 }
 
 /**
- * A non-negative integer from a number or its decimal text ("5", "5.0" as Python may print it).
+ * A non-negative whole count (seconds, a nonce; never money) from a JSON integer or its decimal
+ * text ("5", "5.0" as Python may print it), read digit by digit with `parseInt`.
  * @returns the integer, or `undefined` when `value` is not one.
  */
 function integerOf(value: unknown): number | undefined {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.0*)?\s*$/.test(value) ? Number(value) : Number.NaN;
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  const m = typeof value === 'string' ? /^\s*(\d+)(?:\.0*)?\s*$/.exec(value) : null;
+  const n = m ? Number.parseInt(m[1]!, 10) : Number.NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 const PLAIN_DECIMAL_RE = /^(-?)(\d+)(?:\.(\d*))?$/;

@@ -34,8 +34,9 @@ function prop(obj: unknown, name: string): unknown {
   return undefined;
 }
 
+/** A positive whole keystore parameter (scrypt n, r, p, dklen; pbkdf2 iterations): a count, never money. */
 function int(value: unknown): number | undefined {
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number.parseInt(value, 10) : value;
   return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
