@@ -124,12 +124,11 @@ export interface VaultPilotStack {
 }
 
 /**
- * Starts a server and a worker on free loopback ports with a fresh Fernet key and admin key,
- * silent logs, the faucet on anvil dev account 0, and spend limits high enough for the run.
+ * The environment a benchmark runs VaultPilot processes with: free loopback ports, the run's
+ * database and chain, a fresh Fernet key, and a spend gate high enough for the run.
  */
-export async function startVaultPilot(infra: Infra, dataDir: string): Promise<VaultPilotStack> {
-  const adminKey = `vp_bench_admin_${randomBytes(16).toString('hex')}`;
-  const config = loadConfig({
+export function benchEnv(infra: Infra, dataDir: string): Record<string, string> {
+  return {
     NODE_ENV: 'development',
     PORT: '0',
     WORKER_METRICS_PORT: '0',
@@ -137,11 +136,23 @@ export async function startVaultPilot(infra: Infra, dataDir: string): Promise<Va
     DATA_DIR: dataDir,
     DATABASE_URL: infra.databaseUrl,
     RPC_URLS: infra.rpcUrls.join(','),
+    KEY_PROVIDER: 'fernet',
     FERNET_KEY: `${randomBytes(32).toString('base64url')}=`,
+    MAX_TX_ETH: '1000',
+  };
+}
+
+/**
+ * Starts a server and a worker on {@link benchEnv} with a fresh admin key, silent logs and the
+ * faucet on anvil dev account 0.
+ */
+export async function startVaultPilot(infra: Infra, dataDir: string): Promise<VaultPilotStack> {
+  const adminKey = `vp_bench_admin_${randomBytes(16).toString('hex')}`;
+  const config = loadConfig({
+    ...benchEnv(infra, dataDir),
     ADMIN_API_KEY: adminKey,
     FAUCET_PRIVATE_KEY: ANVIL_DEV_KEYS[0],
     FAUCET_MAX_ETH: '100',
-    MAX_TX_ETH: '1000',
     LOG_LEVEL: 'silent',
   });
   // Database pools are tagged by who creates them, so SQL can be counted per role (db-count.ts).

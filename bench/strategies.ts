@@ -54,7 +54,7 @@ import { createWallet } from '../core/wallets/service.ts';
 import { createStrategy } from '../core/strategies/service.ts';
 import { kindOf, parseParams } from '../core/strategies/kinds/index.ts';
 import { QUEUES } from '../core/jobs/queue.ts';
-import { startInfra, type Infra } from './infra.ts';
+import { benchEnv, startInfra, type Infra } from './infra.ts';
 import { percentile } from './stats.ts';
 import { markdownTable, rounded } from './report.ts';
 import type { ChildSnapshot, FromChild, LoopStats, ToChild } from './strategy-ticker.ts';
@@ -737,21 +737,7 @@ async function main(opts: Options): Promise<number> {
     anvilBlockTime: opts.blockTime || undefined,
   });
   defer('Postgres and anvil', () => infra.stop());
-  const fernetKey = `${randomBytes(32).toString('base64url')}=`;
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'development',
-    PORT: '0',
-    WORKER_METRICS_PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    DATABASE_URL: infra.databaseUrl,
-    RPC_URLS: infra.rpcUrls.join(','),
-    KEY_PROVIDER: 'fernet',
-    FERNET_KEY: fernetKey,
-    MAX_TX_ETH: '1000',
-    LOG_LEVEL: 'error',
-  };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...benchEnv(infra, dataDir), LOG_LEVEL: 'error' };
   // Other key settings of the caller's environment would change which key wraps the wallets.
   delete childEnv.FERNET_KEYS;
   delete childEnv.ENCRYPT_KEY;

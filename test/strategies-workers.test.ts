@@ -7,7 +7,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseEther } from 'ethers';
 import { sql } from 'kysely';
-import { createStrategy, getStrategy, tickStrategy } from '../core/strategies/service.ts';
+import { createStrategy, getStrategy, tickStrategy, type StrategyView } from '../core/strategies/service.ts';
 import { chainProvider, eventually, freshAddress } from './harness.ts';
 import { fundedWallet, runsOf, spawnWorker, strategyStack } from './strategy-harness.ts';
 
@@ -106,17 +106,23 @@ describe('manual ticks racing the workers', () => {
 describe('kill -9 of a worker mid-tick', () => {
   const t = strategyStack();
 
-  test('killed after taking the nonce, before commit: the restarted worker sends the slot once', async () => {
-    await fundedWallet(t.stack, t.principal, 'kill-agent');
+  /** A funded wallet for `agent` and a scheduled send of `eth` to a fresh address, due in half a second. */
+  async function payoutSoon(agent: string, label: string, eth: string): Promise<{ s: StrategyView; to: string }> {
+    await fundedWallet(t.stack, t.principal, agent);
     const to = freshAddress();
-    const paused = await spawnWorker(t.stack, { VAULTPILOT_TEST_PAUSE_AFTER_NONCE_MS: '60000' });
-    t.workers.push(paused);
     const s = await createStrategy(t.stack.server.ctx, t.principal, {
       kind: 'scheduled_send',
-      label: 'kill-me',
-      agent_id: 'kill-agent',
-      params: { to_address: to, amount_eth: '0.01', run_at: new Date(Date.now() + 500).toISOString() },
+      label,
+      agent_id: agent,
+      params: { to_address: to, amount_eth: eth, run_at: new Date(Date.now() + 500).toISOString() },
     });
+    return { s, to };
+  }
+
+  test('killed after taking the nonce, before commit: the restarted worker sends the slot once', async () => {
+    const paused = await spawnWorker(t.stack, { VAULTPILOT_TEST_PAUSE_AFTER_NONCE_MS: '60000' });
+    t.workers.push(paused);
+    const { s, to } = await payoutSoon('kill-agent', 'kill-me', '0.01');
     await paused.waitFor(/paused after taking a nonce/, 20_000);
     await paused.kill9();
     assert.equal((await runsOf(t.stack, s.id)).length, 0, 'the killed tick left no run');
@@ -142,16 +148,9 @@ describe('kill -9 of a worker mid-tick', () => {
   test('killed after commit, before broadcast: the next worker\'s tx-monitor broadcasts the recorded send once', async () => {
     // Only the worker that will pause may see this slot: stop the previous test's worker first.
     await Promise.all(t.workers.splice(0).map((w) => w.stop()));
-    await fundedWallet(t.stack, t.principal, 'kill-agent-2');
-    const to = freshAddress();
     const w = await spawnWorker(t.stack, { VAULTPILOT_TEST_PAUSE_BEFORE_BROADCAST_MS: '60000' });
     t.workers.push(w);
-    const s = await createStrategy(t.stack.server.ctx, t.principal, {
-      kind: 'scheduled_send',
-      label: 'kill-after-commit',
-      agent_id: 'kill-agent-2',
-      params: { to_address: to, amount_eth: '0.02', run_at: new Date(Date.now() + 300).toISOString() },
-    });
+    const { s, to } = await payoutSoon('kill-agent-2', 'kill-after-commit', '0.02');
     await w.waitFor(/paused before broadcast/, 20_000);
     await w.kill9();
     const recorded = await t.stack.server.ctx.db.selectFrom('transactions').select(['status']).where('to_address', '=', to).execute();

@@ -12,7 +12,7 @@ import { enqueueStrategyTicks, QUEUES } from '../jobs/queue.ts';
 import { strategiesActive } from '../metrics.ts';
 
 /** How far ahead of a slot its job is enqueued, in ms (covers the sweep interval). */
-export const LOOKAHEAD_MS = 5_000;
+const LOOKAHEAD_MS = 5_000;
 
 /** How overdue a slot whose job has gone must be before it is enqueued again. */
 const REQUEUE_AFTER = '5 minutes';

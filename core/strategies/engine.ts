@@ -19,10 +19,10 @@
  * leaves nothing (Postgres rolls back; pg-boss retries the job); killed after commit, the run and
  * its `queued` transactions are recorded and the tx-monitor broadcasts them.
  */
-import { sql, type Transaction } from 'kysely';
+import { sql, type Transaction, type Updateable } from 'kysely';
 import type { CoreContext } from '../context.ts';
-import type { Database, StrategyRow, StrategyRunRow, TransactionRow, WalletRow } from '../db/types.ts';
-import { ConflictError, VaultPilotError, toVaultPilotError } from '../errors.ts';
+import type { Database, StrategiesTable, StrategyRow, StrategyRunRow, TransactionRow, WalletRow } from '../db/types.ts';
+import { ConflictError, PolicyError, toVaultPilotError } from '../errors.ts';
 import { formatEth } from '../money.ts';
 import { recordAudit } from '../audit/log.ts';
 import { strategyTickLag, strategyTicks, transactionsByStatus } from '../metrics.ts';
@@ -120,7 +120,7 @@ function afterRun(
   outcome: 'sent' | 'skipped' | 'failed',
   due: boolean,
   sentWei: bigint,
-): Partial<Pick<StrategyRow, 'status' | 'next_run_at' | 'end_reason' | 'last_run_at'>> & Record<string, unknown> {
+): Updateable<StrategiesTable> {
   const def = kindOf(strategy.kind);
   const counters = {
     runs_sent: strategy.runs_sent + (outcome === 'sent' ? 1 : 0),
@@ -325,13 +325,13 @@ function observe(result: TickResult, kind: string, req: TickRequest): void {
 /**
  * Refuses a send above `MAX_TX_ETH` unless a human confirmed it when the strategy was set up
  * (AgentVault's spend gate, applied to unattended sends).
- * @throws {VaultPilotError} `CONFIRMATION_REQUIRED`.
+ * @throws {PolicyError} `CONFIRMATION_REQUIRED`.
  */
 function checkConfirmedAmounts(ctx: CoreContext, strategy: StrategyRow, sends: PlannedSend[]): void {
   const max = ctx.config.maxTxWei;
   const over = sends.find((s) => s.valueWei > max);
   if (over && !strategy.confirmed_above_max) {
-    throw new VaultPilotError('CONFIRMATION_REQUIRED', `a send of ${formatEth(over.valueWei)} ETH is above MAX_TX_ETH (${formatEth(max)}) and no confirmation code was given for this strategy; update it with confirmation_code`, 403);
+    throw new PolicyError('CONFIRMATION_REQUIRED', `a send of ${formatEth(over.valueWei)} ETH is above MAX_TX_ETH (${formatEth(max)}) and no confirmation code was given for this strategy; update it with confirmation_code`);
   }
 }
 

@@ -11,18 +11,17 @@
  * runs. `dry_run` writes nothing: it reports the condition and a simulation of the sends.
  *
  * Sends go through the agent's transfer path: one send is `executeTransfer` (spend gate, funds
- * check, nonce under the wallet lock, signed row before broadcast); a micro tip records all its
- * sends in ONE database transaction with consecutive nonces (`recordSends`, all or nothing) and
- * broadcasts them after commit.
+ * check, nonce under the wallet lock, signed row before broadcast); a micro tip is
+ * `sendTransfers`, the same path for several sends: ONE database transaction with consecutive
+ * nonces (all or nothing), broadcast after commit.
  */
 import type { CoreContext } from '../context.ts';
 import type { Principal } from '../auth/api-keys.ts';
 import type { WalletRow } from '../db/types.ts';
-import { PolicyError, ValidationError, type ErrorCode } from '../errors.ts';
+import { ValidationError, type ErrorCode, type PolicyError } from '../errors.ts';
 import { ethAmount, formatEth, formatGwei, parseAddress, parseEthAmount, type EthAmount } from '../money.ts';
-import { transactionsByStatus } from '../metrics.ts';
 import {
-  broadcastRecorded, checkConfirmation, executeTransfer, readSendSnapshot, recordSends, reservedByPending, transferGas, type TransferSource,
+  checkConfirmation, executeTransfer, readSendSnapshot, reservedByPending, sendTransfers, transferGas, type TransferSource,
 } from '../transactions/transfer.ts';
 import type { TransactionView } from '../transactions/view.ts';
 import { getWalletByAgent, parseAgentId } from '../wallets/service.ts';
@@ -141,14 +140,6 @@ function totalOf(sends: Send[]): bigint {
   return sends.reduce((sum, s) => sum + s.valueWei, 0n);
 }
 
-/** Rethrows a gas-estimate refusal of `to_address` under the send's own argument name. */
-function renameGasError(err: unknown, send: Send): unknown {
-  if (err instanceof ValidationError && err.field === 'to_address' && send.field !== 'to_address') {
-    return new ValidationError(send.field, err.message.slice('to_address: '.length), err.code as 'INVALID_INPUT');
-  }
-  return err;
-}
-
 /**
  * Simulates `sends` from `wallet` without signing or writing: the rules of `simulate_transfer`
  * over all the sends together (funds for every amount plus every maximum fee; the spend gate on
@@ -160,7 +151,7 @@ async function simulateSends(ctx: CoreContext, wallet: WalletRow, sends: Send[],
   const total = totalOf(sends);
   // Nodes refuse to estimate a transfer the balance cannot cover; a plain transfer is 21000 then.
   const gasLimits = total <= snap.balance
-    ? await Promise.all(sends.map((s) => transferGas(ctx, wallet.address, s.to, s.valueWei).catch((err: unknown) => Promise.reject(renameGasError(err, s)))))
+    ? await Promise.all(sends.map((s) => transferGas(ctx, wallet.address, s.to, s.valueWei, s.field)))
     : sends.map(() => 21_000n);
   const maxFee = gasLimits.reduce((sum, g) => sum + g, 0n) * snap.fees.maxFeePerGas;
   const available = snap.balance - reserved;
@@ -183,38 +174,6 @@ async function simulateSends(ctx: CoreContext, wallet: WalletRow, sends: Send[],
     max_total: ethAmount(total + maxFee),
     requires_confirmation: largest(sends) > ctx.config.maxTxWei,
   };
-}
-
-/**
- * Sends several transfers as one unit: chain reads first, then ONE database transaction records
- * them all (`recordSends`: wallet lock, consecutive nonces, funds for all of them, signed rows,
- * a tx-monitor job each) and commits; then each is broadcast in nonce order.
- * @throws {PolicyError} `INSUFFICIENT_FUNDS` | {@link ValidationError} naming the recipient whose
- *   contract rejects ETH | {@link UpstreamError} — nothing is signed or written in these cases.
- */
-async function sendAll(ctx: CoreContext, principal: Principal, wallet: WalletRow, sends: Send[], source: TransferSource): Promise<TransactionView[]> {
-  const [snap, gas] = await Promise.all([
-    readSendSnapshot(ctx, wallet.address),
-    Promise.all(sends.map((s) => transferGas(ctx, wallet.address, s.to, s.valueWei).catch((err: unknown) => ({ err: renameGasError(err, s) })))),
-  ]);
-  const total = totalOf(sends);
-  // As in executeTransfer: a gas estimate that failed only because funds are short must not hide
-  // the clearer INSUFFICIENT_FUNDS.
-  if (snap.balance < total) {
-    throw new PolicyError('INSUFFICIENT_FUNDS', `the wallet holds ${formatEth(snap.balance)} ETH, less than the ${formatEth(total)} ETH these ${sends.length} sends total`, {
-      balance_eth: formatEth(snap.balance),
-      amount_eth: formatEth(total),
-    });
-  }
-  const failed = gas.find((g): g is { err: unknown } => typeof g !== 'bigint');
-  if (failed) throw failed.err;
-  const rows = await ctx.db.transaction().execute((trx) =>
-    recordSends(ctx, trx, wallet, sends.map((s, i) => ({ to: s.to, valueWei: s.valueWei, gasLimit: gas[i] as bigint })), snap, { tenantId: principal.tenantId, source }),
-  );
-  transactionsByStatus.inc({ status: 'queued' }, rows.length);
-  const out: TransactionView[] = [];
-  for (const row of rows) out.push(await broadcastRecorded(ctx, row.id, row.raw_tx, wallet.agent_id));
-  return out;
 }
 
 /** The fields every result shares. */
@@ -244,6 +203,18 @@ function singleSend(input: { to_address: unknown; amount_eth: unknown }): Send {
 /** The spend gate for a real (not dry) run: refused before anything is read from the chain. */
 function gate(ctx: CoreContext, sends: Send[], dryRun: boolean, code: unknown): void {
   if (!dryRun) checkConfirmation(ctx, largest(sends), code);
+}
+
+/**
+ * Reads the latest block's base fee and compares it with `ceiling` (wei per gas).
+ * @returns whether it is at or below, the fee fields of the result (gwei), and the comparison in words.
+ * @throws {UpstreamError} `RPC_UNAVAILABLE`.
+ */
+async function compareBaseFee(ctx: CoreContext, ceiling: bigint): Promise<{ below: boolean; fees: { base_fee_gwei: string; max_base_fee_gwei: string }; why: string }> {
+  const { baseFeePerGas } = await ctx.chain.getFees();
+  const fees = { base_fee_gwei: formatGwei(baseFeePerGas), max_base_fee_gwei: formatGwei(ceiling) };
+  const below = baseFeePerGas <= ceiling;
+  return { below, fees, why: `base fee ${fees.base_fee_gwei} gwei is ${below ? 'at or below' : 'above'} max_base_fee_gwei ${fees.max_base_fee_gwei}` };
 }
 
 /** Sends one transfer through `executeTransfer` (or simulates it) once the condition holds. */
@@ -313,12 +284,8 @@ export async function sendWhenGasBelowOnce(ctx: CoreContext, principal: Principa
   const wallet = await getWalletByAgent(ctx, principal, input.agent_id);
   gate(ctx, [send], input.dry_run === true, input.confirmation_code);
 
-  const { baseFeePerGas } = await ctx.chain.getFees();
-  const fees = { base_fee_gwei: formatGwei(baseFeePerGas), max_base_fee_gwei: formatGwei(ceiling) };
-  if (baseFeePerGas <= ceiling) {
-    return goNow(ctx, principal, wallet, send, input, fees, `base fee ${fees.base_fee_gwei} gwei is at or below max_base_fee_gwei ${fees.max_base_fee_gwei}${persistNote(label)}`, source);
-  }
-  const why = `base fee ${fees.base_fee_gwei} gwei is above max_base_fee_gwei ${fees.max_base_fee_gwei}`;
+  const { below, fees, why } = await compareBaseFee(ctx, ceiling);
+  if (below) return goNow(ctx, principal, wallet, send, input, fees, `${why}${persistNote(label)}`, source);
   const common = { ...base(wallet, [send], input.dry_run === true), ...fees, reason: 'gas_above_ceiling' as const };
   if (label === null) return { ...common, action: 'skipped', detail: `not sent: ${why}; call again later, or pass persist: true with a label to send automatically once it comes down` };
   if (input.dry_run) return { ...common, action: 'skipped', detail: `dry run, nothing created: ${why}; persist would create strategy "${label}" to send once it comes down` };
@@ -352,15 +319,14 @@ export async function dcaOnce(ctx: CoreContext, principal: Principal, input: Dca
   gate(ctx, [send], input.dry_run === true, input.confirmation_code);
   if (ceiling === null) return goNow(ctx, principal, wallet, send, input, {}, 'no gas ceiling given', source);
 
-  const { baseFeePerGas } = await ctx.chain.getFees();
-  const fees = { base_fee_gwei: formatGwei(baseFeePerGas), max_base_fee_gwei: formatGwei(ceiling) };
-  if (baseFeePerGas <= ceiling) return goNow(ctx, principal, wallet, send, input, fees, `base fee ${fees.base_fee_gwei} gwei is at or below max_base_fee_gwei ${fees.max_base_fee_gwei}`, source);
+  const { below, fees, why } = await compareBaseFee(ctx, ceiling);
+  if (below) return goNow(ctx, principal, wallet, send, input, fees, why, source);
   return {
     ...base(wallet, [send], input.dry_run === true),
     ...fees,
     action: 'skipped',
     reason: 'gas_above_ceiling',
-    detail: `not sent: base fee ${fees.base_fee_gwei} gwei is above max_base_fee_gwei ${fees.max_base_fee_gwei}; try again later (or create_strategy_dca to buy on a schedule)`,
+    detail: `not sent: ${why}; try again later (or create_strategy_dca to buy on a schedule)`,
   };
 }
 
@@ -452,7 +418,7 @@ async function tip(ctx: CoreContext, principal: Principal, agentId: unknown, sen
       simulation,
     };
   }
-  const transactions = await sendAll(ctx, principal, wallet, sends, source);
+  const transactions = await sendTransfers(ctx, principal.tenantId, wallet, sends, source);
   return { ...common, action: 'sent', reason: null, detail: `sent ${total} ETH to ${sends.length} recipients in ${transactions.length} transactions (nonces ${transactions[0]!.nonce}-${transactions[transactions.length - 1]!.nonce})`, transactions };
 }
 

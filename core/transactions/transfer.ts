@@ -76,15 +76,16 @@ export function checkConfirmation(ctx: CoreContext, valueWei: bigint, code: unkn
 
 /**
  * Estimates gas for a plain transfer; 21000 to an account without code when the node cannot.
- * @throws {UpstreamError} `RPC_UNAVAILABLE` | {@link ValidationError} `to_address` when a contract recipient rejects ETH.
+ * @param field - the argument named when a contract recipient rejects ETH (default `to_address`).
+ * @throws {UpstreamError} `RPC_UNAVAILABLE` | {@link ValidationError} `field` when a contract recipient rejects ETH.
  */
-export async function transferGas(ctx: CoreContext, from: string, to: string, valueWei: bigint): Promise<bigint> {
+export async function transferGas(ctx: CoreContext, from: string, to: string, valueWei: bigint, field = 'to_address'): Promise<bigint> {
   try {
     return await ctx.chain.estimateGas({ from, to, value: valueWei });
   } catch (err) {
     if (err instanceof UpstreamError) throw err;
     if ((await ctx.chain.getCode(to)) === '0x') return 21_000n;
-    throw new ValidationError('to_address', 'the recipient contract rejects this ETH transfer (gas estimation reverted)');
+    throw new ValidationError(field, 'the recipient contract rejects this ETH transfer (gas estimation reverted)');
   }
 }
 
@@ -295,6 +296,49 @@ export async function recordSends(
   return rows;
 }
 
+/** One transfer to make: recipient, value, and the argument its errors name (default `to_address`). */
+export interface TransferSpec {
+  to: string;
+  valueWei: bigint;
+  field?: string;
+}
+
+/**
+ * Sends transfers from `wallet` as one unit: one round of chain reads (balance, pending nonce,
+ * EIP-1559 fees, a gas estimate per transfer), then ONE database transaction records them all
+ * ({@link recordSends}: consecutive nonces, funds for every one of them) and commits; then each
+ * is broadcast in nonce order ({@link broadcastRecorded}).
+ *
+ * @returns the transaction views, in the order of `sends`.
+ * @throws {PolicyError} `INSUFFICIENT_FUNDS` | {@link ValidationError} naming the transfer whose
+ *   recipient contract rejects ETH | {@link UpstreamError} — nothing is signed or written then.
+ */
+export async function sendTransfers(ctx: CoreContext, tenantId: string, wallet: WalletRow, sends: TransferSpec[], source: TransferSource): Promise<TransactionView[]> {
+  // A gas estimate that failed only because funds are short must not hide the clearer
+  // INSUFFICIENT_FUNDS, so its error is held until the balance is checked.
+  const [snap, gas] = await Promise.all([
+    readSendSnapshot(ctx, wallet.address),
+    Promise.all(sends.map((s) => transferGas(ctx, wallet.address, s.to, s.valueWei, s.field).catch((err: unknown) => ({ err })))),
+  ]);
+  const total = sends.reduce((sum, s) => sum + s.valueWei, 0n);
+  if (snap.balance < total) {
+    const what = sends.length === 1 ? `amount_eth ${formatEth(total)}` : `the ${formatEth(total)} ETH these ${sends.length} sends total`;
+    throw new PolicyError('INSUFFICIENT_FUNDS', `the wallet holds ${formatEth(snap.balance)} ETH, less than ${what}`, {
+      balance_eth: formatEth(snap.balance),
+      amount_eth: formatEth(total),
+    });
+  }
+  const failed = gas.find((g): g is { err: unknown } => typeof g !== 'bigint');
+  if (failed) throw failed.err;
+  const rows = await ctx.db.transaction().execute((trx) =>
+    recordSends(ctx, trx, wallet, sends.map((s, i) => ({ to: s.to, valueWei: s.valueWei, gasLimit: gas[i] as bigint })), snap, { tenantId, source }),
+  );
+  transactionsByStatus.inc({ status: 'queued' }, rows.length);
+  const out: TransactionView[] = [];
+  for (const row of rows) out.push(await broadcastRecorded(ctx, row.id, row.raw_tx, wallet.agent_id));
+  return out;
+}
+
 /**
  * Executes a transfer (see the module comment for the sequence and guarantees).
  *
@@ -312,26 +356,8 @@ export async function executeTransfer(
 ): Promise<TransactionView> {
   const { wallet, to, valueWei } = await prepare(ctx, principal, input);
   checkConfirmation(ctx, valueWei, input.confirmation_code);
-
-  // One round of chain reads; a gas estimate that failed only because funds are short must not
-  // hide the clearer INSUFFICIENT_FUNDS, so its error is held until the balance is checked.
-  const [snap, gas] = await Promise.all([
-    readSendSnapshot(ctx, wallet.address),
-    transferGas(ctx, wallet.address, to, valueWei).catch((err: unknown) => ({ err })),
-  ]);
-  if (snap.balance < valueWei) {
-    throw new PolicyError('INSUFFICIENT_FUNDS', `the wallet holds ${formatEth(snap.balance)} ETH, less than amount_eth ${formatEth(valueWei)}`, {
-      balance_eth: formatEth(snap.balance),
-      amount_eth: formatEth(valueWei),
-    });
-  }
-  if (typeof gas !== 'bigint') throw gas.err;
-
-  const [row] = await ctx.db.transaction().execute((trx) =>
-    recordSends(ctx, trx, wallet, [{ to, valueWei, gasLimit: gas }], snap, { tenantId: principal.tenantId, source }),
-  );
-  transactionsByStatus.inc({ status: 'queued' });
-  return broadcastRecorded(ctx, row!.id, row!.raw_tx, wallet.agent_id);
+  const [tx] = await sendTransfers(ctx, principal.tenantId, wallet, [{ to, valueWei }], source);
+  return tx!;
 }
 
 const ALREADY_KNOWN = /already known|known transaction|already imported|nonce too low|transaction already exists/i;
