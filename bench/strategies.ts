@@ -757,7 +757,7 @@ async function main(opts: Options): Promise<number> {
   }
 
   const tenantId = (await resolveTenant(ctx.db, 'default', true))!;
-  const principal: Principal = { tenantId, keyId: '00000000-0000-4000-8000-000000000000', keyPrefix: 'vp_bench', name: 'bench', role: 'admin' };
+  const principal: Principal = { tenantId, keyId: '00000000-0000-4000-8000-000000000000', keyPrefix: 'vp_bench', name: 'bench', role: 'admin', scopes: { tools: null, wallets: null, ips: null } };
   const rc: RunContext = { ctx, principal, infra, childEnv, pgss, opts };
 
   const results: PhaseResult[] = [];

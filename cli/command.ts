@@ -49,3 +49,19 @@ export function intOption(name: string, value: string | undefined, fallback: num
   if (!(count >= min && count <= max)) throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got "${value}")`);
   return count;
 }
+
+/**
+ * Parses options strictly and takes exactly the positional arguments `names` (e.g. `['NAME']`).
+ * @throws {UsageError} naming the option that is wrong, or the positional that is missing or extra.
+ */
+export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, names: readonly string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (parsed.positionals.length < names.length) throw new UsageError(`${names[parsed.positionals.length]} is required`);
+  if (parsed.positionals.length > names.length) throw new UsageError(`unexpected argument "${parsed.positionals[names.length]}"`);
+  return { values: parsed.values, positionals: parsed.positionals };
+}

@@ -10,8 +10,15 @@ import { KeyProviderError } from '../keyproviders/index.ts';
 
 /** Every command, loaded lazily so `vaultpilot help` opens nothing. */
 const COMMANDS: Array<{ path: string[]; load: () => Promise<CliCommand> }> = [
+  { path: ['tenants', 'create'], load: async () => (await import('./commands/tenants.ts')).tenantsCreate },
+  { path: ['tenants', 'list'], load: async () => (await import('./commands/tenants.ts')).tenantsList },
+  { path: ['keys', 'create'], load: async () => (await import('./commands/keys.ts')).keysCreate },
+  { path: ['keys', 'list'], load: async () => (await import('./commands/keys.ts')).keysList },
+  { path: ['keys', 'revoke'], load: async () => (await import('./commands/keys.ts')).keysRevoke },
   { path: ['keys', 'rewrap'], load: async () => (await import('./commands/keys-rewrap.ts')).keysRewrap },
   { path: ['import', 'agentvault'], load: async () => (await import('./commands/import-agentvault.ts')).importAgentvault },
+  { path: ['audit', 'verify'], load: async () => (await import('./commands/audit-verify.ts')).auditVerify },
+  { path: ['audit', 'export'], load: async () => (await import('./commands/audit-export.ts')).auditExport },
 ];
 
 async function help(): Promise<string> {

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { parseUnits } from 'ethers';
 import { ConfigError } from './errors.ts';
 import { PROVIDER_NAMES, type KeyRingConfig, type ProviderName } from '../keyproviders/index.ts';
+import { parseCidr } from './auth/scopes.ts';
 
 /** Every environment variable VaultPilot reads (documented in `.env.example` and docs). */
 export const CONFIG_VARIABLES = [
@@ -51,6 +52,9 @@ export const CONFIG_VARIABLES = [
   'FAUCET_MAX_ETH',
   'WORKER_METRICS_PORT',
   'LOG_LEVEL',
+  'POLICY_FILE',
+  'APPROVAL_TTL',
+  'TRUSTED_PROXIES',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -98,6 +102,15 @@ export interface Config {
   /** Cap of one faucet payment, in wei. */
   faucetMaxWei: bigint;
   workerMetricsPort: number;
+  /** Absolute path of `vaultpilot.yml` (`POLICY_FILE`); unset means built-in defaults (docs/policies.md). */
+  policyFile: string | undefined;
+  /** How long a pending approval waits for a human before it expires, in ms (`APPROVAL_TTL`, default 24 h). */
+  approvalTtlMs: number;
+  /**
+   * Reverse proxies (CIDRs) whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`); empty:
+   * the socket's peer is the client. Used for key IP scopes and the audit log's `ip`.
+   */
+  trustedProxies: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -129,6 +142,24 @@ const ethAmount = (name: string) =>
         ctx.addIssue({ code: 'custom', message: `${name} must be a decimal ETH amount like "0.1" (got "${v}")` });
         return z.NEVER;
       }
+    });
+
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration: whole seconds (`900`) or a number with a unit (`15m`, `24h`, `7d`). */
+const duration = (name: string, fallbackMs: number, minMs: number, maxMs: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallbackMs;
+      const m = /^(\d{1,9})([smhd]?)$/.exec(v.trim());
+      const ms = m ? Number(m[1]) * DURATION_UNITS_MS[m[2] || 's']! : NaN;
+      if (!(ms >= minMs && ms <= maxMs)) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a duration from ${minMs / 1000} s to ${maxMs / 86_400_000} d, as seconds or with a unit like "15m", "24h", "7d" (got "${v}")` });
+        return z.NEVER;
+      }
+      return ms;
     });
 
 const optionalString = z
@@ -205,6 +236,20 @@ const envSchema = z.object({
   }),
   FAUCET_MAX_ETH: ethAmount('FAUCET_MAX_ETH'),
   WORKER_METRICS_PORT: port('WORKER_METRICS_PORT', 9464),
+  POLICY_FILE: optionalString,
+  APPROVAL_TTL: duration('APPROVAL_TTL', 86_400_000, 60_000, 30 * 86_400_000),
+  TRUSTED_PROXIES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const list = (v ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const bad = list.filter((x) => parseCidr(x) === undefined);
+      if (bad.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDRs such as 10.0.0.0/8 (got "${bad[0]}")` });
+        return z.NEVER;
+      }
+      return list;
+    }),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -336,6 +381,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     faucetPrivateKey: e.FAUCET_PRIVATE_KEY,
     faucetMaxWei: e.FAUCET_MAX_ETH ?? parseUnits('1', 18),
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    policyFile: e.POLICY_FILE === undefined ? undefined : path.resolve(e.POLICY_FILE),
+    approvalTtlMs: e.APPROVAL_TTL,
+    trustedProxies: e.TRUSTED_PROXIES,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * What every core operation needs, built once per process by the server or the worker and passed
- * down explicitly (no globals): configuration, database, chain, key provider, job queue, logger.
+ * down explicitly (no globals): configuration, database, chain, key provider, job queue, logger, policy file.
  */
 import type { PgBoss } from 'pg-boss';
 import type { Config } from './config.ts';
@@ -8,6 +8,7 @@ import type { Db } from './db/connect.ts';
 import type { ChainClient } from './chain/client.ts';
 import type { KeyRing } from '../keyproviders/index.ts';
 import type { Logger } from './logger.ts';
+import type { PolicyFile } from './policy/schema.ts';
 
 export interface CoreContext {
   config: Config;
@@ -17,4 +18,6 @@ export interface CoreContext {
   keys: KeyRing;
   boss: PgBoss;
   logger: Logger;
+  /** `vaultpilot.yml` as loaded at start: default wallet policy and rate limits (core/policy). */
+  policy: PolicyFile;
 }

@@ -32,6 +32,21 @@ export type ErrorCode =
   | 'KEY_PROVIDER_UNAVAILABLE'
   | 'KEY_PROVIDER_DENIED'
   | 'NOT_FOUND'
+  | 'RATE_LIMITED'
+  | 'POLICY_MAX_TX'
+  | 'POLICY_SPEND_LIMIT'
+  | 'POLICY_DESTINATION_DENIED'
+  | 'POLICY_DESTINATION_NOT_ALLOWED'
+  | 'POLICY_CHAIN_NOT_ALLOWED'
+  | 'POLICY_QUIET_HOURS'
+  | 'APPROVAL_REQUIRED'
+  | 'APPROVAL_NOT_FOUND'
+  | 'APPROVAL_NOT_PENDING'
+  | 'APPROVAL_SELF'
+  | 'APPROVAL_EXPIRED'
+  | 'KEY_NOT_FOUND'
+  | 'TENANT_NOT_FOUND'
+  | 'TENANT_EXISTS'
   | 'INTERNAL';
 
 /** Base class of every error VaultPilot throws on purpose. */
@@ -65,7 +80,10 @@ export class ValidationError extends VaultPilotError {
 
 /** A missing row (wallet, transaction, …) in the caller's tenant. */
 export class NotFoundError extends VaultPilotError {
-  constructor(code: 'WALLET_NOT_FOUND' | 'TRANSACTION_NOT_FOUND' | 'STRATEGY_NOT_FOUND' | 'NOT_FOUND', message: string) {
+  constructor(
+    code: 'WALLET_NOT_FOUND' | 'TRANSACTION_NOT_FOUND' | 'STRATEGY_NOT_FOUND' | 'APPROVAL_NOT_FOUND' | 'KEY_NOT_FOUND' | 'TENANT_NOT_FOUND' | 'NOT_FOUND',
+    message: string,
+  ) {
     super(code, message, 404);
   }
 }
@@ -75,19 +93,39 @@ export class NotFoundError extends VaultPilotError {
  * already taken, an address already held, a strategy that is not running or has completed.
  */
 export class ConflictError extends VaultPilotError {
-  constructor(code: 'WALLET_EXISTS' | 'STRATEGY_EXISTS' | 'STRATEGY_NOT_ACTIVE' | 'STRATEGY_COMPLETED', message: string) {
-    super(code, message, 409);
-  }
-}
-
-/** A request refused by a guardrail (spend gate, faucet cap, funds, plaintext export gates). */
-export class PolicyError extends VaultPilotError {
   constructor(
-    code: Extract<ErrorCode, 'CONFIRMATION_REQUIRED' | 'INSUFFICIENT_FUNDS' | `FAUCET_${string}` | `EXPORT_${string}`>,
+    code: 'WALLET_EXISTS' | 'STRATEGY_EXISTS' | 'STRATEGY_NOT_ACTIVE' | 'STRATEGY_COMPLETED' | 'APPROVAL_NOT_PENDING' | 'APPROVAL_EXPIRED' | 'TENANT_EXISTS',
     message: string,
     details?: Record<string, unknown>,
   ) {
-    super(code, message, code === 'INSUFFICIENT_FUNDS' ? 409 : 403, details);
+    super(code, message, 409, details);
+  }
+}
+
+/**
+ * An authenticated caller whose role or key scopes (tools, wallets, source IPs) do not allow the
+ * request. `details.rule` names what refused it (`role`, `scope.tools`, `scope.wallets`,
+ * `scope.ips`, `approval.self`).
+ */
+export class ForbiddenError extends VaultPilotError {
+  constructor(message: string, details?: Record<string, unknown>, code: 'FORBIDDEN' | 'APPROVAL_SELF' = 'FORBIDDEN') {
+    super(code, message, 403, details);
+  }
+}
+
+/**
+ * A request refused by a guardrail: the spend gate, faucet cap, funds, plaintext export gates, a
+ * rate limit (429) or a policy rule (`POLICY_*`; `details.rule` names the rule, see
+ * docs/policies.md). `APPROVAL_REQUIRED` is what the policy engine throws when a send needs a
+ * human: callers that can ask for approval turn it into a pending approval.
+ */
+export class PolicyError extends VaultPilotError {
+  constructor(
+    code: Extract<ErrorCode, 'CONFIRMATION_REQUIRED' | 'INSUFFICIENT_FUNDS' | 'RATE_LIMITED' | 'APPROVAL_REQUIRED' | `POLICY_${string}` | `FAUCET_${string}` | `EXPORT_${string}`>,
+    message: string,
+    details?: Record<string, unknown>,
+  ) {
+    super(code, message, code === 'INSUFFICIENT_FUNDS' ? 409 : code === 'RATE_LIMITED' ? 429 : 403, details);
   }
 }
 

@@ -80,3 +80,10 @@ export const strategiesActive = new client.Gauge({
   help: 'Active strategies',
   registers: [registry],
 });
+
+/** Refused-authentication audit rows not written because too many were already queued (a flood). */
+export const authAuditDropped = new client.Counter({
+  name: 'vaultpilot_auth_audit_dropped_total',
+  help: 'Refused-authentication audit rows dropped because the write queue was full',
+  registers: [registry],
+});

@@ -7,6 +7,7 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
 import type { Config } from './config.ts';
+import { loadPolicyFile } from './policy/file.ts';
 import type { CoreContext } from './context.ts';
 import type { Logger } from './logger.ts';
 import { connectDb, migrate } from './db/connect.ts';
@@ -87,6 +88,8 @@ export async function openCore(config: Config, logger: Logger, role: 'server' | 
   if (!config.databaseUrl) missing.push('DATABASE_URL is unset: `npm start` runs an embedded Postgres for you; to run this process alone, set DATABASE_URL');
   if (config.rpcUrls.length === 0) missing.push('RPC_URLS is unset: `npm start` runs a local dev chain for you; to run this process alone, set RPC_URLS');
   if (missing.length > 0) throw new ConfigError(missing);
+  // An invalid policy file stops the process before anything else is opened.
+  const policy = await loadPolicyFile(config.policyFile, logger);
 
   const { db } = connectDb(config.databaseUrl!);
   const applied = await migrate(db);
@@ -110,7 +113,7 @@ export async function openCore(config: Config, logger: Logger, role: 'server' | 
   await boss.start();
   await ensureQueues(boss);
 
-  const ctx: CoreContext = { config, db, chain, keys, boss, logger };
+  const ctx: CoreContext = { config, db, chain, keys, boss, logger, policy };
   return {
     ctx,
     close: async () => {

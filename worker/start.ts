@@ -11,6 +11,8 @@ import { openCore } from '../core/runtime.ts';
 import { enableProcessMetrics, registry } from '../core/metrics.ts';
 import { registerTxMonitor } from './jobs/tx-monitor.ts';
 import { registerStrategyTick } from './jobs/strategy-tick.ts';
+import { registerApprovalExecute } from './jobs/approval-execute.ts';
+import { startRateLimitPrune } from './jobs/rate-limit-prune.ts';
 
 /** A running worker. */
 export interface RunningWorker {
@@ -26,6 +28,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   enableProcessMetrics();
   await registerTxMonitor(core.ctx, core.ctx.boss);
   const stopScheduler = await registerStrategyTick(core.ctx, core.ctx.boss);
+  const stopExpirySweep = await registerApprovalExecute(core.ctx, core.ctx.boss);
+  const stopPrune = startRateLimitPrune(core.ctx);
 
   const http = createServer((req, res) => {
     if (req.url === '/healthz') {
@@ -49,6 +53,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     metricsUrl: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
     close: async () => {
       await stopScheduler();
+      await stopExpirySweep();
+      stopPrune();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await core.close();
     },

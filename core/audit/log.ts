@@ -1,11 +1,13 @@
 /**
  * The audit log: every tool call, REST write and authentication refusal becomes one
  * `audit_events` row. Request and response bodies are stored with secrets replaced by
- * "[redacted]" before they leave the process.
+ * "[redacted]" before they leave the process. Rows are append-only (a trigger refuses UPDATE,
+ * DELETE and TRUNCATE) and hash-chained per tenant (chain.ts; verify.ts walks the chains).
  */
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/connect.ts';
-import type { AuditEventRow, Database } from '../db/types.ts';
+import type { AuditEventRow, Database, PolicyDecisionKind } from '../db/types.ts';
+import { chainLockKey, GENESIS_HASH, rowHash } from './chain.ts';
 
 /** Field names whose values are secrets, at any depth. */
 const SECRET_KEYS = new Set([
@@ -72,28 +74,76 @@ export interface AuditEntry {
   response?: unknown;
   requestId?: string | null;
   ip?: string | null;
+  /** The policy decision of a guarded call (docs/policies.md). */
+  decision?: PolicyDecisionKind | null;
+  /** The rule that decided it (`spend_cap_24h_eth`, `rate_limits.default`, `scope.tools`, …). */
+  rule?: string | null;
 }
 
-/** Appends an audit row (redacting secrets). `db` may be a transaction to commit with a write. */
+/**
+ * Redacts and then round-trips a body through JSON text, so the value hashed is the value jsonb
+ * gives back (jsonb reorders keys, which JCS ignores; bigints become strings; `undefined` fields
+ * disappear). `undefined` (no body) is SQL NULL.
+ */
+function jsonBody(value: unknown): { text: string | null; value: unknown } {
+  if (value === undefined) return { text: null, value: null };
+  const text = JSON.stringify(redactSecrets(value)) as string | undefined;
+  return text === undefined ? { text: null, value: null } : { text, value: JSON.parse(text) as unknown };
+}
+
+/**
+ * Appends an audit row (redacting secrets) to its tenant's hash chain (core/audit/chain.ts).
+ * Appends to one chain are serialized by a transaction-scoped advisory lock: with a plain `db`
+ * the row is written in its own short transaction; with a transaction the row commits with the
+ * caller's write and the chain stays locked until that commit, so call it last in the transaction
+ * (which must be READ COMMITTED, the default: the head is read after the lock is granted; under a
+ * snapshot taken earlier the insert would fail on the `audit_events_chain_link` unique index
+ * rather than fork the chain). Redaction and JSON work happen before the lock is taken.
+ * @throws database errors (the row is then not written).
+ */
 export async function recordAudit(db: Db | Transaction<Database>, entry: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({
-      tenant_id: entry.tenantId,
-      kind: entry.kind,
-      action: entry.action,
-      principal: entry.principal,
-      agent_id: entry.agentId ?? null,
-      wallet_id: entry.walletId ?? null,
-      status: entry.status,
-      error_code: entry.errorCode ?? null,
-      duration_ms: entry.durationMs === undefined || entry.durationMs === null ? null : Math.round(entry.durationMs),
-      request: entry.request === undefined ? null : JSON.stringify(redactSecrets(entry.request)),
-      response: entry.response === undefined ? null : JSON.stringify(redactSecrets(entry.response)),
-      request_id: entry.requestId ?? null,
-      ip: entry.ip ?? null,
-    })
-    .execute();
+  const request = jsonBody(entry.request);
+  const response = jsonBody(entry.response);
+  const base = {
+    tenant_id: entry.tenantId,
+    kind: entry.kind,
+    action: entry.action,
+    principal: entry.principal,
+    agent_id: entry.agentId ?? null,
+    wallet_id: entry.walletId ?? null,
+    status: entry.status,
+    error_code: entry.errorCode ?? null,
+    duration_ms: entry.durationMs === undefined || entry.durationMs === null ? null : Math.round(entry.durationMs),
+    request_id: entry.requestId ?? null,
+    ip: entry.ip ?? null,
+    decision: entry.decision ?? null,
+    rule: entry.rule ?? null,
+  };
+  const append = async (trx: Transaction<Database>): Promise<void> => {
+    await sql`select pg_advisory_xact_lock(${chainLockKey(entry.tenantId)}::bigint)`.execute(trx);
+    // A statement after the lock: under READ COMMITTED it sees the previous holder's commit.
+    const last = await lastOfChain(trx, entry.tenantId);
+    const occurredAt = new Date();
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    const hash = rowHash({ ...base, occurred_at: occurredAt, request: request.value, response: response.value, prev_hash: prevHash });
+    await trx
+      .insertInto('audit_events')
+      .values({ ...base, occurred_at: occurredAt, request: request.text, response: response.text, prev_hash: prevHash, hash })
+      .execute();
+  };
+  if (db.isTransaction) await append(db as Transaction<Database>);
+  else await db.transaction().execute(append);
+}
+
+/** The newest row of a chain (`null` tenant: the unscoped chain). */
+async function lastOfChain(db: Db | Transaction<Database>, tenantId: string | null): Promise<{ id: string; hash: string } | undefined> {
+  return db
+    .selectFrom('audit_events')
+    .select(['id', 'hash'])
+    .where((eb) => (tenantId === null ? eb('tenant_id', 'is', null) : eb('tenant_id', '=', tenantId)))
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }
 
 /** Filters for {@link listAuditEvents}; `cursor` is the last id of the previous page. */
@@ -103,6 +153,10 @@ export interface AuditQuery {
   action?: string;
   status?: 'ok' | 'error' | 'refused';
   kind?: AuditEventRow['kind'];
+  /** Only rows with `occurred_at >= since`. */
+  since?: Date;
+  /** Only rows with `occurred_at < until`. */
+  until?: Date;
   cursor?: string;
   limit: number;
   /** Also return rows without a tenant (refused authentication attempts). */
@@ -123,6 +177,9 @@ export interface AuditEventView {
   duration_ms: number | null;
   request: unknown;
   response: unknown;
+  /** The policy decision of a guarded call and the rule that made it, when there was one. */
+  decision: PolicyDecisionKind | null;
+  rule: string | null;
 }
 
 function view(row: AuditEventRow): AuditEventView {
@@ -139,6 +196,8 @@ function view(row: AuditEventRow): AuditEventView {
     duration_ms: row.duration_ms,
     request: row.request,
     response: row.response,
+    decision: row.decision,
+    rule: row.rule,
   };
 }
 
@@ -157,6 +216,8 @@ export async function listAuditEvents(db: Db, tenantId: string, q: AuditQuery): 
   if (q.action) query = query.where('action', '=', q.action);
   if (q.status) query = query.where('status', '=', q.status);
   if (q.kind) query = query.where('kind', '=', q.kind);
+  if (q.since) query = query.where('occurred_at', '>=', q.since);
+  if (q.until) query = query.where('occurred_at', '<', q.until);
   if (q.cursor) query = query.where('id', '<', q.cursor);
   const rows = await query.orderBy('id', 'desc').limit(q.limit + 1).execute();
   const page = rows.slice(0, q.limit);

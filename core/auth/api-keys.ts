@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import type { Role } from '../db/types.ts';
+import type { KeyScopes } from './scopes.ts';
 
 /** Who is calling: resolved from a bearer key or a session cookie. */
 export interface Principal {
@@ -17,6 +18,29 @@ export interface Principal {
   keyPrefix: string;
   name: string;
   role: Role;
+  /** The key's scopes (core/auth/scopes.ts); each `null` when unrestricted. */
+  scopes: KeyScopes;
+}
+
+/** The principal of an `api_keys` row (joined or not). */
+function principalOf(row: {
+  id: string;
+  tenant_id: string;
+  name: string;
+  role: Role;
+  key_prefix: string;
+  allowed_tools: string[] | null;
+  allowed_wallets: string[] | null;
+  allowed_ips: string[] | null;
+}): Principal {
+  return {
+    tenantId: row.tenant_id,
+    keyId: row.id,
+    keyPrefix: row.key_prefix,
+    name: row.name,
+    role: row.role,
+    scopes: { tools: row.allowed_tools, wallets: row.allowed_wallets, ips: row.allowed_ips },
+  };
 }
 
 /** SHA-256 hex digest of a presented secret. */
@@ -37,7 +61,8 @@ export function keyPrefixOf(key: string): string {
   return m ? m[1]! : `key_${hashSecret(key).slice(0, 8)}`;
 }
 
-const DEFAULT_TENANT = 'default';
+/** The tenant `bootstrapAdminKey` creates: the host operator's, whose owners also see unscoped audit rows. */
+export const DEFAULT_TENANT = 'default';
 
 /**
  * Ensures the default tenant and a first admin key exist. With `ADMIN_API_KEY` set, that key is
@@ -77,13 +102,14 @@ export async function bootstrapAdminKey(db: Db, adminApiKey: string | undefined)
 }
 
 /**
- * Resolves a presented API key.
+ * Resolves a presented API key, with its role and scopes. The IP scope is the caller's to check
+ * (core/auth/scopes.ts `checkIpScope`): only the transport knows the source address.
  * @returns the principal, or `null` for an unknown, revoked or expired key.
  */
 export async function authenticateApiKey(db: Db, presented: string): Promise<Principal | null> {
   const row = await db
     .selectFrom('api_keys')
-    .select(['id', 'tenant_id', 'name', 'role', 'key_prefix', 'last_used_at'])
+    .select(['id', 'tenant_id', 'name', 'role', 'key_prefix', 'last_used_at', 'allowed_tools', 'allowed_wallets', 'allowed_ips'])
     .where('key_hash', '=', hashSecret(presented))
     .where('revoked_at', 'is', null)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
@@ -93,7 +119,7 @@ export async function authenticateApiKey(db: Db, presented: string): Promise<Pri
   if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
     await db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', row.id).execute();
   }
-  return { tenantId: row.tenant_id, keyId: row.id, keyPrefix: row.key_prefix, name: row.name, role: row.role };
+  return principalOf(row);
 }
 
 /** Admin UI session lifetime. */
@@ -109,19 +135,22 @@ export async function createSession(db: Db, principal: Principal): Promise<strin
   return token;
 }
 
-/** Resolves a session token; `null` when unknown, expired, or its key was revoked or expired. */
+/**
+ * Resolves a session token to its key's principal (role and scopes included); `null` when
+ * unknown, expired, or its key was revoked or expired.
+ */
 export async function authenticateSession(db: Db, token: string): Promise<Principal | null> {
   const row = await db
     .selectFrom('admin_sessions as s')
     .innerJoin('api_keys as k', 'k.id', 's.api_key_id')
-    .select(['k.id', 'k.tenant_id', 'k.name', 'k.role', 'k.key_prefix'])
+    .select(['k.id', 'k.tenant_id', 'k.name', 'k.role', 'k.key_prefix', 'k.allowed_tools', 'k.allowed_wallets', 'k.allowed_ips'])
     .where('s.token_hash', '=', hashSecret(token))
     .where('s.expires_at', '>', new Date())
     .where('k.revoked_at', 'is', null)
     .where((eb) => eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', new Date())]))
     .executeTakeFirst();
   if (!row) return null;
-  return { tenantId: row.tenant_id, keyId: row.id, keyPrefix: row.key_prefix, name: row.name, role: row.role };
+  return principalOf(row);
 }
 
 /** Ends a session (sign-out). Unknown tokens are ignored. */

@@ -9,6 +9,8 @@ import type { Database } from './types.ts';
 import * as m0001 from './migrations/0001_initial.ts';
 import * as m0002 from './migrations/0002_key_custody.ts';
 import * as m0003 from './migrations/0003_strategies.ts';
+import * as m0004 from './migrations/0004_guardrails.ts';
+import * as m0005 from './migrations/0005_audit_chain.ts';
 
 export type Db = Kysely<Database>;
 
@@ -17,6 +19,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_key_custody': m0002,
   '0003_strategies': m0003,
+  '0004_guardrails': m0004,
+  '0005_audit_chain': m0005,
 };
 
 /**

@@ -27,6 +27,11 @@ export interface ApiKeysTable {
   last_used_at: Timestamp | null;
   expires_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  /** Scopes: MCP tool names, wallet agent ids, source IP CIDRs; `null` means unrestricted. */
+  allowed_tools: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  allowed_wallets: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  allowed_ips: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  created_by_key_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AdminSessionsTable {
@@ -162,6 +167,62 @@ export interface AuditEventsTable {
   response: ColumnType<unknown, string | null, string | null>;
   request_id: string | null;
   ip: string | null;
+  /** The policy decision of a guarded call and the rule that made it (docs/policies.md). */
+  decision: ColumnType<PolicyDecisionKind | null, PolicyDecisionKind | null | undefined, PolicyDecisionKind | null>;
+  rule: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The hash chain (core/audit/chain.ts): the previous row's hash in this tenant's chain, and this row's. */
+  prev_hash: string;
+  hash: string;
+}
+
+/** What the policy engine decided about a call. */
+export type PolicyDecisionKind = 'allow' | 'deny' | 'require_approval';
+
+/** A wallet's own policy, overriding the file's defaults field by field (core/policy/schema.ts). */
+export interface WalletPoliciesTable {
+  wallet_id: string;
+  tenant_id: string;
+  policy: ColumnType<Record<string, unknown>, string, string>;
+  updated_by: string | null;
+  updated_at: Generated<Date>;
+}
+
+/** One fixed rate-limit window of one counter (`key:<id>`, `tool:<name>:key:<id>`, `agent:<id>`). */
+export interface RateLimitCountersTable {
+  tenant_id: string;
+  counter: string;
+  window_start: Timestamp;
+  window_seconds: number;
+  calls: number;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed';
+
+/** A send waiting for (or decided by) a human. */
+export interface ApprovalsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  wallet_id: string;
+  agent_id: string;
+  to_address: string;
+  value_wei: Numeric;
+  reason: string | null;
+  rule: string;
+  rule_message: string;
+  source: string;
+  status: ColumnType<ApprovalStatus, ApprovalStatus | undefined, ApprovalStatus>;
+  requested_by_key_id: string | null;
+  requested_by: string | null;
+  decided_by_key_id: ColumnType<string | null, string | null | undefined, string | null>;
+  decided_by: ColumnType<string | null, string | null | undefined, string | null>;
+  decided_at: Timestamp | null;
+  decision_note: ColumnType<string | null, string | null | undefined, string | null>;
+  expires_at: Timestamp;
+  transaction_id: ColumnType<string | null, string | null | undefined, string | null>;
+  error_code: ColumnType<string | null, string | null | undefined, string | null>;
+  error_message: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
 }
 
 /** The whole schema, as kysely sees it. */
@@ -174,6 +235,9 @@ export interface Database {
   audit_events: AuditEventsTable;
   strategies: StrategiesTable;
   strategy_runs: StrategyRunsTable;
+  wallet_policies: WalletPoliciesTable;
+  rate_limit_counters: RateLimitCountersTable;
+  approvals: ApprovalsTable;
 }
 
 export type WalletRow = Selectable<WalletsTable>;
@@ -182,3 +246,4 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type StrategyRow = Selectable<StrategiesTable>;
 export type StrategyRunRow = Selectable<StrategyRunsTable>;
+export type ApprovalRow = Selectable<ApprovalsTable>;

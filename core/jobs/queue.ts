@@ -13,7 +13,28 @@ export const QUEUES = {
   txMonitor: 'tx-monitor',
   /** Runs one slot of one strategy. Data: {@link StrategyTickJob}; singletonKey `<strategy id>:<slot>`. */
   strategyTick: 'strategy-tick',
+  /** Sends an approved send through the normal path. Data: {@link ApprovalExecuteJob}. */
+  approvalExecute: 'approval-execute',
 } as const;
+
+/** Payload of an `approval-execute` job: the approval a human approved. */
+export interface ApprovalExecuteJob {
+  approvalId: string;
+}
+
+/**
+ * Retries of an `approval-execute` job (upstream outages only: a refusal marks the approval
+ * `failed` at once); the last attempt marks it `failed` instead of throwing.
+ */
+export const APPROVAL_EXECUTE_RETRY_LIMIT = 10;
+
+/**
+ * Enqueues the `approval-execute` job of an approval inside the caller's database transaction
+ * (the one that marks it `approved`), so an approval is never approved without its job.
+ */
+export async function enqueueApprovalExecute(boss: PgBoss, trx: Transaction<Database>, job: ApprovalExecuteJob): Promise<void> {
+  await boss.send(QUEUES.approvalExecute, job, { db: fromKysely(trx) });
+}
 
 /** Payload of a `strategy-tick` job: the strategy and the slot (ISO 8601, ms precision) it runs. */
 export interface StrategyTickJob {
@@ -59,6 +80,7 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
   // so two sweeps or two workers cannot queue one slot twice. A worker that dies mid-tick stops
   // its heartbeat and the job is retried within ~15 s (the tick itself is idempotent per slot).
   await boss.createQueue(QUEUES.strategyTick, { policy: 'exclusive', retryLimit: 5, retryDelay: 5, expireInSeconds: 120, heartbeatSeconds: 10 });
+  await boss.createQueue(QUEUES.approvalExecute, { retryLimit: APPROVAL_EXECUTE_RETRY_LIMIT, retryDelay: 2, retryBackoff: true, retryDelayMax: 120, expireInSeconds: 120 });
 }
 
 /**

@@ -21,8 +21,9 @@
  */
 import { sql, type Transaction, type Updateable } from 'kysely';
 import type { CoreContext } from '../context.ts';
-import type { Database, StrategiesTable, StrategyRow, StrategyRunRow, TransactionRow, WalletRow } from '../db/types.ts';
+import type { Database, PolicyDecisionKind, StrategiesTable, StrategyRow, StrategyRunRow, TransactionRow, WalletRow } from '../db/types.ts';
 import { ConflictError, PolicyError, toVaultPilotError } from '../errors.ts';
+import { refusalDecision } from '../policy/decision.ts';
 import { formatEth } from '../money.ts';
 import { recordAudit } from '../audit/log.ts';
 import { strategyTickLag, strategyTicks, transactionsByStatus } from '../metrics.ts';
@@ -143,7 +144,16 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 /** The audit row of a scheduled tick (manual ticks are audited as the tool call that made them). */
-async function auditTick(trx: Trx, loaded: Loaded, req: TickRequest, slot: Date, outcome: TickOutcome, extra: Record<string, unknown>, errorCode?: string): Promise<void> {
+async function auditTick(
+  trx: Trx,
+  loaded: Loaded,
+  req: TickRequest,
+  slot: Date,
+  outcome: TickOutcome,
+  extra: Record<string, unknown>,
+  errorCode?: string,
+  decision: { decision?: PolicyDecisionKind; rule?: string } = {},
+): Promise<void> {
   if (req.source !== 'schedule') return;
   await recordAudit(trx, {
     tenantId: loaded.strategy.tenant_id,
@@ -154,6 +164,7 @@ async function auditTick(trx: Trx, loaded: Loaded, req: TickRequest, slot: Date,
     walletId: loaded.wallet.id,
     status: outcome === 'failed' ? 'error' : 'ok',
     errorCode: errorCode ?? null,
+    ...decision,
     request: { strategy_id: loaded.strategy.id, label: loaded.strategy.label, kind: loaded.strategy.kind, slot: slot.toISOString() },
     response: { outcome, ...extra },
   });
@@ -292,7 +303,7 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
         reason: finalRun.reason,
         detail: finalRun.detail,
         transactions: sent.map((t) => ({ id: t.id, tx_hash: t.tx_hash, to_address: t.to_address, value_wei: t.value_wei })),
-      });
+      }, undefined, outcome === 'sent' ? { decision: 'allow' } : {});
       return { outcome, decision, run: finalRun, transactions: sent, strategy: updated! } satisfies TickResult;
     });
   } catch (err) {
@@ -374,7 +385,7 @@ async function recordFailure(ctx: CoreContext, loaded: Loaded, req: TickRequest,
       .where('id', '=', strategy.id)
       .returningAll()
       .execute();
-    await auditTick(trx, { ...loaded, strategy }, req, slotted.slot, 'failed', { run_id: run.id, error: { code: e.code, message: e.message } }, e.code);
+    await auditTick(trx, { ...loaded, strategy }, req, slotted.slot, 'failed', { run_id: run.id, error: { code: e.code, message: e.message } }, e.code, refusalDecision(e));
     return { outcome: 'failed', run, transactions: [], strategy: updated! } satisfies TickResult;
   });
   observe(result, loaded.strategy.kind, req);

@@ -14,6 +14,7 @@ import { ethAmount, type EthAmount } from '../money.ts';
 import { olderThan, toPage } from '../db/pagination.ts';
 import { checkConfirmation } from '../transactions/transfer.ts';
 import { getWalletByAgent, parseAgentId } from '../wallets/service.ts';
+import { checkWalletScope } from '../auth/scopes.ts';
 import { kindOf, parseParams, type Decision, type KindDefinition } from './kinds/index.ts';
 import type { CommonParams } from './kinds/common.ts';
 import { nextOccurrence, type Recurrence } from './kinds/schedule.ts';
@@ -134,6 +135,8 @@ async function findJoined(ctx: CoreContext, principal: Principal, ref: StrategyR
     row = await baseQuery(ctx, principal.tenantId).where('s.label', '=', label).executeTakeFirst();
     if (!row) throw new NotFoundError('STRATEGY_NOT_FOUND', `no strategy labelled "${label}"; list_strategies shows the labels`);
   }
+  // A key limited to some wallets reaches only their strategies.
+  checkWalletScope(principal, row.agent_id);
   return row;
 }
 
@@ -300,7 +303,8 @@ export async function deleteStrategy(ctx: CoreContext, principal: Principal, ref
 }
 
 /**
- * Lists the tenant's strategies, newest first, keyset-paginated; optionally one agent's only.
+ * Lists the tenant's strategies, newest first, keyset-paginated; optionally one agent's only. A
+ * key with a wallet scope sees only the strategies of its wallets.
  * @throws {ValidationError} `agent_id` | `cursor`.
  */
 export async function listStrategies(
@@ -308,7 +312,10 @@ export async function listStrategies(
   principal: Principal,
   opts: { agent_id?: unknown; status?: StrategyRow['status']; limit: number; cursor?: string },
 ): Promise<{ strategies: StrategyView[]; next_cursor: string | null }> {
+  const scope = principal.scopes.wallets;
+  if (scope !== null && scope.length === 0) return { strategies: [], next_cursor: null };
   let q = baseQuery(ctx, principal.tenantId);
+  if (scope !== null) q = q.where('w.agent_id', 'in', scope);
   if (opts.agent_id !== undefined && opts.agent_id !== null) q = q.where('w.agent_id', '=', parseAgentId(opts.agent_id));
   if (opts.status) q = q.where('s.status', '=', opts.status);
   if (opts.cursor) q = q.where(olderThan('s.created_at', 's.id', opts.cursor));

@@ -23,6 +23,7 @@ import { transactionsByStatus } from '../metrics.ts';
 import { enqueueTxMonitor } from '../jobs/queue.ts';
 import { testPause } from '../test-hooks.ts';
 import { getWalletByAgent, withSigner } from '../wallets/service.ts';
+import { decideSends, enforceSendPolicy } from '../policy/enforce.ts';
 import { transactionView, type TransactionView } from './view.ts';
 
 /** Arguments of `execute_transfer` / `simulate_transfer` (AgentVault names). */
@@ -92,8 +93,13 @@ export async function transferGas(ctx: CoreContext, from: string, to: string, va
 /** Result of `simulate_transfer` and `execute_transfer(dry_run=true)`. */
 export interface TransferSimulation {
   would_succeed: boolean;
-  /** Why it would fail: `INSUFFICIENT_FUNDS` or `CONFIRMATION_REQUIRED`; null when it would succeed. */
+  /**
+   * Why it would not be sent now: `INSUFFICIENT_FUNDS`, `CONFIRMATION_REQUIRED`, a policy code
+   * (`POLICY_*`) or `APPROVAL_REQUIRED`; null when it would succeed.
+   */
   reason: string | null;
+  /** The policy's decision (docs/policies.md): allow, deny(rule) or require_approval(rule). */
+  policy: { decision: 'allow' | 'deny' | 'require_approval'; rule: string | null; message: string | null };
   agent_id: string;
   from_address: string;
   to_address: string;
@@ -112,15 +118,17 @@ export interface TransferSimulation {
 
 /**
  * Simulates a transfer without signing or writing anything: validates, estimates gas and EIP-1559
- * fees, and reports whether the wallet can pay and whether the spend gate would ask for a code.
+ * fees, and reports whether the wallet can pay, whether the spend gate would ask for a code and
+ * what the policy would decide (a policy refusal outranks the other reasons).
  * @throws {ValidationError} | {@link NotFoundError} | {@link UpstreamError} `RPC_UNAVAILABLE`.
  */
 export async function simulateTransfer(ctx: CoreContext, principal: Principal, input: TransferInput): Promise<TransferSimulation> {
   const { wallet, to, valueWei } = await prepare(ctx, principal, input);
-  const [balance, fees, pending] = await Promise.all([
+  const [balance, fees, pending, decision] = await Promise.all([
     ctx.chain.getBalance(wallet.address),
     ctx.chain.getFees(),
     reservedByPending(ctx, wallet.id),
+    decideSends(ctx, ctx.db, wallet, [{ to, valueWei }]),
   ]);
   const gasLimit = valueWei <= balance ? await transferGas(ctx, wallet.address, to, valueWei) : 21_000n;
   const maxFee = gasLimit * fees.maxFeePerGas;
@@ -132,9 +140,11 @@ export async function simulateTransfer(ctx: CoreContext, principal: Principal, i
     reason = 'CONFIRMATION_REQUIRED';
   }
   if (balance - pending < valueWei + maxFee) reason = 'INSUFFICIENT_FUNDS';
+  if (decision.decision !== 'allow') reason = decision.code;
   return {
     would_succeed: reason === null,
     reason,
+    policy: decision.decision === 'allow' ? { decision: 'allow', rule: null, message: null } : { decision: decision.decision, rule: decision.rule, message: decision.message },
     agent_id: wallet.agent_id,
     from_address: wallet.address,
     to_address: to,
@@ -214,10 +224,14 @@ export interface RecordOptions {
    * pending transactions reserve (the strategy engine does, to decide): not read again.
    */
   locked?: { nextNonce: number; reservedWei: bigint };
+  /** A human approved these sends (docs/approvals.md): the policy's approval rules are skipped. */
+  approved?: boolean;
 }
 
 /**
- * Records sends inside the caller's database transaction `trx`: locks the wallet row, takes the
+ * Records sends inside the caller's database transaction `trx`: locks the wallet row, enforces
+ * the wallet's policy under that lock (core/policy/enforce.ts: chains, destinations, per-transaction
+ * maximum, rolling spend caps, approval rules), takes the
  * nonce (the larger of `next_nonce` and the chain's pending count), checks that balance minus
  * what pending transactions reserve covers every send plus its most expensive fee, signs each
  * send with consecutive nonces, stores the signed raw transactions as `queued`, advances the
@@ -225,8 +239,9 @@ export interface RecordOptions {
  * after commit ({@link broadcastRecorded}).
  *
  * @returns the inserted rows, in the order of `sends`.
- * @throws {PolicyError} `INSUFFICIENT_FUNDS` | {@link UpstreamError} `KEY_PROVIDER_*` — the
- *   caller's transaction must then roll back, which undoes everything written here.
+ * @throws {PolicyError} `POLICY_*` | `APPROVAL_REQUIRED` | `INSUFFICIENT_FUNDS` |
+ *   {@link UpstreamError} `KEY_PROVIDER_*` — the caller's transaction must then roll back, which
+ *   undoes everything written here.
  */
 export async function recordSends(
   ctx: CoreContext,
@@ -237,6 +252,7 @@ export async function recordSends(
   opts: RecordOptions,
 ): Promise<TransactionRow[]> {
   const locked = opts.locked ?? (await lockWallet(ctx, trx, wallet.id));
+  await enforceSendPolicy(ctx, trx, wallet, sends, { approved: opts.approved });
   // The chain's count wins when it is ahead (the key also signed elsewhere, e.g. after an
   // export); ours wins otherwise (our own sends may not have reached the node's pool yet).
   const first = Math.max(locked.nextNonce, snap.chainNonce);
@@ -303,17 +319,37 @@ export interface TransferSpec {
   field?: string;
 }
 
+/** Options of {@link sendTransfers}. */
+export interface SendOptions {
+  /** A human approved these sends: the policy's approval rules are skipped (every other rule applies). */
+  approved?: boolean;
+  /**
+   * Runs inside the database transaction that records the sends, after they are recorded (an
+   * approval marks itself executed there, so a retried job can never send twice). Throwing rolls
+   * everything back.
+   */
+  inTransaction?: (trx: Transaction<Database>, rows: TransactionRow[]) => Promise<void>;
+}
+
 /**
  * Sends transfers from `wallet` as one unit: one round of chain reads (balance, pending nonce,
  * EIP-1559 fees, a gas estimate per transfer), then ONE database transaction records them all
- * ({@link recordSends}: consecutive nonces, funds for every one of them) and commits; then each
- * is broadcast in nonce order ({@link broadcastRecorded}).
+ * ({@link recordSends}: policy, consecutive nonces, funds for every one of them) and commits;
+ * then each is broadcast in nonce order ({@link broadcastRecorded}).
  *
  * @returns the transaction views, in the order of `sends`.
- * @throws {PolicyError} `INSUFFICIENT_FUNDS` | {@link ValidationError} naming the transfer whose
- *   recipient contract rejects ETH | {@link UpstreamError} — nothing is signed or written then.
+ * @throws {PolicyError} `POLICY_*` | `APPROVAL_REQUIRED` | `INSUFFICIENT_FUNDS` |
+ *   {@link ValidationError} naming the transfer whose recipient contract rejects ETH |
+ *   {@link UpstreamError} — nothing is signed or written then.
  */
-export async function sendTransfers(ctx: CoreContext, tenantId: string, wallet: WalletRow, sends: TransferSpec[], source: TransferSource): Promise<TransactionView[]> {
+export async function sendTransfers(
+  ctx: CoreContext,
+  tenantId: string,
+  wallet: WalletRow,
+  sends: TransferSpec[],
+  source: TransferSource,
+  opts: SendOptions = {},
+): Promise<TransactionView[]> {
   // A gas estimate that failed only because funds are short must not hide the clearer
   // INSUFFICIENT_FUNDS, so its error is held until the balance is checked.
   const [snap, gas] = await Promise.all([
@@ -330,9 +366,15 @@ export async function sendTransfers(ctx: CoreContext, tenantId: string, wallet: 
   }
   const failed = gas.find((g): g is { err: unknown } => typeof g !== 'bigint');
   if (failed) throw failed.err;
-  const rows = await ctx.db.transaction().execute((trx) =>
-    recordSends(ctx, trx, wallet, sends.map((s, i) => ({ to: s.to, valueWei: s.valueWei, gasLimit: gas[i] as bigint })), snap, { tenantId, source }),
-  );
+  const rows = await ctx.db.transaction().execute(async (trx) => {
+    const recorded = await recordSends(ctx, trx, wallet, sends.map((s, i) => ({ to: s.to, valueWei: s.valueWei, gasLimit: gas[i] as bigint })), snap, {
+      tenantId,
+      source,
+      approved: opts.approved,
+    });
+    await opts.inTransaction?.(trx, recorded);
+    return recorded;
+  });
   transactionsByStatus.inc({ status: 'queued' }, rows.length);
   const out: TransactionView[] = [];
   for (const row of rows) out.push(await broadcastRecorded(ctx, row.id, row.raw_tx, wallet.agent_id));

@@ -1,6 +1,7 @@
 /**
  * Reading transactions: the public view of a row and tenant-scoped lookups and listing.
  */
+import { sql } from 'kysely';
 import type { CoreContext } from '../context.ts';
 import type { Principal } from '../auth/api-keys.ts';
 import type { TransactionRow, TxStatus } from '../db/types.ts';
@@ -64,21 +65,25 @@ export function transactionView(row: TransactionRow & { agent_id?: string | null
   };
 }
 
-function baseQuery(ctx: CoreContext, tenantId: string) {
+/** The caller's transactions: its tenant's, and only its wallets' when the key has a wallet scope. */
+function baseQuery(ctx: CoreContext, principal: Principal) {
+  const wallets = principal.scopes.wallets;
   return ctx.db
     .selectFrom('transactions as t')
     .innerJoin('wallets as w', 'w.id', 't.wallet_id')
     .selectAll('t')
     .select('w.agent_id')
-    .where('t.tenant_id', '=', tenantId);
+    .where('t.tenant_id', '=', principal.tenantId)
+    .$if(wallets !== null, (q) => (wallets!.length === 0 ? q.where(sql<boolean>`false`) : q.where('w.agent_id', 'in', wallets!)));
 }
 
 /**
- * One of the caller's transactions, by id (uuid) or transaction hash (0x + 64 hex).
+ * One of the caller's transactions, by id (uuid) or transaction hash (0x + 64 hex). A
+ * transaction of a wallet outside the key's wallet scope is not found, like another tenant's.
  * @throws {ValidationError} neither form; {@link NotFoundError} `TRANSACTION_NOT_FOUND`.
  */
 export async function getTransaction(ctx: CoreContext, principal: Principal, ref: { id?: unknown; tx_hash?: unknown }): Promise<TransactionView> {
-  let q = baseQuery(ctx, principal.tenantId);
+  let q = baseQuery(ctx, principal);
   if (typeof ref.tx_hash === 'string' && ref.tx_hash !== '') {
     if (!/^0x[0-9a-fA-F]{64}$/.test(ref.tx_hash)) throw new ValidationError('tx_hash', 'must be 0x followed by 64 hex characters');
     q = q.where('t.tx_hash', '=', ref.tx_hash.toLowerCase());
@@ -101,9 +106,12 @@ export interface TransactionQuery {
   limit: number;
 }
 
-/** Lists the caller's transactions, newest first, keyset-paginated on (created_at, id). */
+/**
+ * Lists the caller's transactions (within the key's wallet scope), newest first,
+ * keyset-paginated on (created_at, id).
+ */
 export async function listTransactions(ctx: CoreContext, principal: Principal, q: TransactionQuery): Promise<{ transactions: TransactionView[]; next_cursor: string | null }> {
-  let query = baseQuery(ctx, principal.tenantId);
+  let query = baseQuery(ctx, principal);
   if (q.walletId) query = query.where('t.wallet_id', '=', q.walletId);
   if (q.status) query = query.where('t.status', '=', q.status);
   if (q.cursor) query = query.where(olderThan('t.created_at', 't.id', q.cursor));

@@ -12,6 +12,7 @@ import type { WalletOrigin, WalletRow } from '../db/types.ts';
 import { ConflictError, NotFoundError, UpstreamError, ValidationError } from '../errors.ts';
 import { ethAmount, type EthAmount } from '../money.ts';
 import { olderThan, toPage } from '../db/pagination.ts';
+import { checkWalletScope } from '../auth/scopes.ts';
 
 const AGENT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
@@ -125,13 +126,14 @@ async function insertWallet(ctx: WalletStore, tenantId: string, agentId: string,
 
 /**
  * Creates the agent's wallet, or returns the existing one (AgentVault's `spin_up_wallet` is
- * safe to call again).
+ * safe to call again). A principal with a wallet scope may only create the wallets it names.
  * @returns the wallet and whether this call created it.
- * @throws {ValidationError} bad `agent_id`; {@link UpstreamError} when the key provider fails
- *   (no row is written then).
+ * @throws {ValidationError} bad `agent_id`; {@link ForbiddenError} `scope.wallets`;
+ *   {@link UpstreamError} when the key provider fails (no row is written then).
  */
-export async function createWallet(ctx: WalletStore, principal: Pick<Principal, 'tenantId'>, agentIdInput: unknown): Promise<{ wallet: WalletView; created: boolean }> {
+export async function createWallet(ctx: WalletStore, principal: Pick<Principal, 'tenantId'> & Partial<Pick<Principal, 'scopes'>>, agentIdInput: unknown): Promise<{ wallet: WalletView; created: boolean }> {
   const agentId = parseAgentId(agentIdInput);
+  if (principal.scopes) checkWalletScope({ scopes: principal.scopes }, agentId);
   const existing = await findWallet(ctx, principal, agentId);
   if (existing) return { wallet: walletView(existing), created: false };
 
@@ -196,34 +198,42 @@ export async function findWallet(ctx: Pick<CoreContext, 'db'>, principal: Pick<P
 }
 
 /**
- * The caller's wallet by agent id.
- * @throws {ValidationError} bad `agent_id`; {@link NotFoundError} `WALLET_NOT_FOUND`.
+ * The caller's wallet by agent id, within the key's wallet scope.
+ * @throws {ValidationError} bad `agent_id`; {@link ForbiddenError} `FORBIDDEN` (`scope.wallets`)
+ *   for a wallet outside the key's scope; {@link NotFoundError} `WALLET_NOT_FOUND`.
  */
 export async function getWalletByAgent(ctx: CoreContext, principal: Principal, agentIdInput: unknown): Promise<WalletRow> {
   const agentId = parseAgentId(agentIdInput);
+  checkWalletScope(principal, agentId);
   const row = await findWallet(ctx, principal, agentId);
   if (!row) throw new NotFoundError('WALLET_NOT_FOUND', `no wallet for agent_id "${agentId}"; create one with spin_up_wallet`);
   return row;
 }
 
 /**
- * The caller's wallet by id.
- * @throws {NotFoundError} `WALLET_NOT_FOUND` (also for another tenant's id or a malformed id).
+ * The caller's wallet by id, within the key's wallet scope.
+ * @throws {NotFoundError} `WALLET_NOT_FOUND` (also for another tenant's id or a malformed id);
+ *   {@link ForbiddenError} `FORBIDDEN` (`scope.wallets`) for a wallet outside the key's scope.
  */
 export async function getWalletById(ctx: CoreContext, principal: Principal, id: string): Promise<WalletRow> {
   const row = /^[0-9a-f-]{36}$/i.test(id)
     ? await ctx.db.selectFrom('wallets').selectAll().where('tenant_id', '=', principal.tenantId).where('id', '=', id).executeTakeFirst()
     : undefined;
   if (!row) throw new NotFoundError('WALLET_NOT_FOUND', `no wallet with id "${id}"`);
+  checkWalletScope(principal, row.agent_id);
   return row;
 }
 
 /**
- * Lists the caller's wallets, newest first, keyset-paginated.
+ * Lists the caller's wallets, newest first, keyset-paginated; a key with a wallet scope sees
+ * only the wallets it names.
  * @param cursor - `next_cursor` of the previous page.
  */
 export async function listWallets(ctx: CoreContext, principal: Principal, opts: { limit: number; cursor?: string }): Promise<{ wallets: WalletView[]; next_cursor: string | null }> {
+  const scope = principal.scopes.wallets;
+  if (scope !== null && scope.length === 0) return { wallets: [], next_cursor: null };
   let q = ctx.db.selectFrom('wallets').selectAll().where('tenant_id', '=', principal.tenantId);
+  if (scope !== null) q = q.where('agent_id', 'in', scope);
   if (opts.cursor) q = q.where(olderThan('created_at', 'id', opts.cursor));
   const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit + 1).execute();
   const { page, next_cursor } = toPage(rows, opts.limit);
