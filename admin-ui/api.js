@@ -104,6 +104,9 @@ export const api = {
     request(withQuery(`${strategyPath(id)}/runs`, { limit: PAGE_SIZE, cursor }), { signal }),
   startStrategy: (id) => request(`${strategyPath(id)}/start`, { method: 'POST' }),
   stopStrategy: (id) => request(`${strategyPath(id)}/stop`, { method: 'POST' }),
+  listKeys: (signal) => request('/api/keys', { signal }),
+  createKey: (body) => request('/api/keys', { method: 'POST', body }),
+  revokeKey: (id) => request(`/api/keys/${encodeURIComponent(id)}/revoke`, { method: 'POST' }),
 };
 
 function strategyPath(id) {

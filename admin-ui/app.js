@@ -4,18 +4,24 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setUnauthorizedHandler, withQuery } from './api.js';
+import { ApprovalsView, PendingBadge } from './components/approvals.js';
 import { EventsView } from './components/events.js';
 import { SignIn } from './components/sign-in.js';
 import { StrategiesView } from './components/strategies.js';
 import { TransactionsView } from './components/transactions.js';
 import { WalletsView } from './components/wallets.js';
+import { KeysView } from './components/keys.js';
+import { NoAccessView, allowedViews, setPrincipal } from './components/access.js';
 import { Spinner, html } from './components/ui.js';
 
 const VIEWS = {
   wallets: { title: 'Wallets', component: WalletsView },
   transactions: { title: 'Transactions', component: TransactionsView },
   strategies: { title: 'Strategies', component: StrategiesView },
+  approvals: { title: 'Approvals', component: ApprovalsView, badge: PendingBadge },
   events: { title: 'Events', component: EventsView },
+  // `requires`: the permission a view needs (default api.read); see components/access.js.
+  keys: { title: 'Keys', component: KeysView, requires: 'keys.manage' },
 };
 
 function parseHash() {
@@ -78,8 +84,11 @@ function App() {
 }
 
 function Shell({ principal, onSignOut }) {
+  // Only the views this key's role may open (an agent key gets none: it is for MCP).
+  setPrincipal(principal);
+  const views = allowedViews(VIEWS);
   const route = useRoute();
-  const view = VIEWS[route.name];
+  const view = views[route.name] ?? Object.values(views)[0] ?? { title: 'No access', component: NoAccessView };
   useEffect(() => {
     document.title = `${view.title} · VaultPilot admin`;
   }, [view]);
@@ -91,14 +100,14 @@ function Shell({ principal, onSignOut }) {
         <span>VaultPilot</span>
       </a>
       <ul class="nav">
-        ${Object.entries(VIEWS).map(
+        ${Object.entries(views).map(
           ([name, v]) => html`<li>
             <a
               href=${`#/${name}`}
               class=${route.name === name ? 'active' : ''}
               aria-current=${route.name === name ? 'page' : undefined}
               data-testid=${`nav-${name}`}
-              >${v.title}</a
+              >${v.title}${v.badge && html`<${v.badge} principal=${principal} />`}</a
             >
           </li>`,
         )}

@@ -6,6 +6,9 @@ import { Hono } from 'hono';
 import type { CoreContext } from '../core/context.ts';
 import type { AppEnv } from './env.ts';
 import { requireAuth } from './auth.ts';
+import { clientAddress } from '../core/auth/client-ip.ts';
+import { authorizeApi } from './authorize/index.ts';
+import { keyRoutes } from './api/keys.ts';
 import { healthRoutes } from './health.ts';
 import { mcpRoutes } from './mcp/transports.ts';
 import { errorResponse } from './api/errors.ts';
@@ -14,6 +17,7 @@ import { walletRoutes } from './api/wallets.ts';
 import { transactionRoutes } from './api/transactions.ts';
 import { eventRoutes } from './api/events.ts';
 import { strategyRoutes } from './api/strategies.ts';
+import { approvalRoutes } from './api/approvals.ts';
 import { openApiRoutes } from './api/openapi.ts';
 import { adminRoutes } from './admin.ts';
 
@@ -31,6 +35,7 @@ export function buildApp(core: CoreContext): BuiltApp {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
+    c.set('clientIp', clientAddress(c.env?.incoming?.socket?.remoteAddress ?? null, c.req.header('x-forwarded-for'), core.config.trustedProxies));
     const started = performance.now();
     await next();
     // Responses written straight to the socket (HTTP+SSE) have no headers left to set.
@@ -48,9 +53,13 @@ export function buildApp(core: CoreContext): BuiltApp {
   api.route('/session', sessionRoutes(core));
   api.route('/openapi.json', openApiRoutes());
   api.use('*', requireAuth(core, { allowSession: true }));
+  // The role matrix on every route below (server/authorize); wallet scopes are core's.
+  api.use('*', authorizeApi(core));
+  api.route('/keys', keyRoutes(core));
   api.route('/wallets', walletRoutes(core));
   api.route('/transactions', transactionRoutes(core));
   api.route('/strategies', strategyRoutes(core));
+  api.route('/approvals', approvalRoutes(core));
   api.route('/events', eventRoutes(core));
   app.route('/api', api);
 

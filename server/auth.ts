@@ -2,22 +2,26 @@
  * Authentication middleware. `/mcp`, `/sse`, `/messages` and `/api` take
  * `Authorization: Bearer <api key>`; `/api` also takes the admin UI's session cookie.
  * A refusal is a 401 JSON error and one `auth` audit row (no tenant, the key's visible id only
- * when it has our format); the presented secret is never logged or stored.
+ * when it has our format); the presented secret is never logged or stored. A valid key used from
+ * outside its IP scope (`allowed_ips`) is a 403 `FORBIDDEN` with `details.rule` `scope.ips`,
+ * audited (kind `auth`) in the key's tenant.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { CoreContext } from '../core/context.ts';
 import { authenticateApiKey, authenticateSession, keyPrefixOf, type Principal } from '../core/auth/api-keys.ts';
 import { recordAudit } from '../core/audit/log.ts';
-import { AuthError } from '../core/errors.ts';
+import { RefusalAuditor, storedKeyOf } from '../core/audit/refusals.ts';
+import { checkIpScope } from '../core/auth/scopes.ts';
+import { AuthError, ForbiddenError } from '../core/errors.ts';
 import type { AppEnv } from './env.ts';
 
 /** Name of the admin UI session cookie (HttpOnly, SameSite=Strict). */
 export const SESSION_COOKIE = 'vp_session';
 
-/** The caller's IP address as the socket reports it. */
+/** The caller's IP address: the socket's peer, or the forwarded client behind `TRUSTED_PROXIES` (set per request in app.ts). */
 export function clientIp(c: Context<AppEnv>): string | null {
-  return c.env?.incoming?.socket?.remoteAddress ?? null;
+  return c.get('clientIp') ?? c.env?.incoming?.socket?.remoteAddress ?? null;
 }
 
 /** Extracts the bearer token, or `null`. */
@@ -28,26 +32,72 @@ export function bearerToken(c: Context<AppEnv>): string | null {
   return m ? m[1]! : null;
 }
 
-/** Writes the `auth` audit row for a refused request and returns the 401 response. */
+const auditors = new WeakMap<CoreContext, RefusalAuditor>();
+
+/** The process's refusal auditor for `core` (core/audit/refusals.ts). */
+export function refusalAuditor(core: CoreContext): RefusalAuditor {
+  let auditor = auditors.get(core);
+  if (!auditor) {
+    auditor = new RefusalAuditor(core.db, core.logger);
+    auditors.set(core, auditor);
+  }
+  return auditor;
+}
+
+/**
+ * Writes the `auth` audit row of a refused request (through the serial refusal queue) and returns
+ * the 401 response. A presented
+ * key that exists (revoked or expired) is recorded in its own tenant under its visible id, so
+ * that tenant sees it and no other does.
+ */
 async function refuse(core: CoreContext, c: Context<AppEnv>, presented: string | null, message?: string): Promise<Response> {
   const err = new AuthError(message);
-  await recordAudit(core.db, {
-    tenantId: null,
+  const stored = presented ? await storedKeyOf(core.db, presented) : null;
+  await refusalAuditor(core).record({
+    tenantId: stored?.tenantId ?? null,
     kind: 'auth',
     action: `${c.req.method} ${c.req.path}`,
-    principal: presented && /^vp_[0-9a-f]{8}_/.test(presented) ? keyPrefixOf(presented) : null,
+    principal: stored?.keyPrefix ?? (presented && /^vp_[0-9a-f]{8}_/.test(presented) ? keyPrefixOf(presented) : null),
     status: 'refused',
     errorCode: err.code,
     requestId: c.get('requestId'),
     ip: clientIp(c),
-  }).catch((auditErr: unknown) => core.logger.error({ err: auditErr }, 'audit write failed'));
+  });
   c.header('WWW-Authenticate', 'Bearer realm="vaultpilot"');
   return c.json({ error: { code: err.code, message: err.message, details: null } }, 401);
 }
 
 /**
- * Requires a valid API key (bearer) — or, with `allowSession`, the admin UI session cookie.
- * Sets `principal` on success.
+ * Checks the key's IP scope against the request's source address.
+ * @returns `null` when allowed, else the 403 response (after writing its `auth` audit row).
+ */
+export async function refuseOutsideIpScope(core: CoreContext, c: Context<AppEnv>, principal: Principal): Promise<Response | null> {
+  const ip = clientIp(c);
+  try {
+    checkIpScope(principal, ip);
+    return null;
+  } catch (err) {
+    if (!(err instanceof ForbiddenError)) throw err;
+    await recordAudit(core.db, {
+      tenantId: principal.tenantId,
+      kind: 'auth',
+      action: `${c.req.method} ${c.req.path}`,
+      principal: principal.keyPrefix,
+      status: 'refused',
+      errorCode: err.code,
+      decision: 'deny',
+      rule: 'scope.ips',
+      response: { error: { code: err.code, message: err.message, details: err.details ?? null } },
+      requestId: c.get('requestId'),
+      ip,
+    }).catch((auditErr: unknown) => core.logger.error({ err: auditErr }, 'audit write failed'));
+    return c.json({ error: { code: err.code, message: err.message, details: err.details ?? null } }, 403);
+  }
+}
+
+/**
+ * Requires a valid API key (bearer) — or, with `allowSession`, the admin UI session cookie —
+ * used from inside the key's IP scope. Sets `principal` on success.
  */
 export function requireAuth(core: CoreContext, opts: { allowSession?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -63,6 +113,8 @@ export function requireAuth(core: CoreContext, opts: { allowSession?: boolean } 
     } else {
       return refuse(core, c, null);
     }
+    const outside = await refuseOutsideIpScope(core, c, principal);
+    if (outside) return outside;
     c.set('principal', principal);
     await next();
   };

@@ -12,5 +12,7 @@ export interface AppEnv {
     principal: Principal;
     /** `X-Request-Id` from the caller, or a new uuid; echoed in the response. */
     requestId: string;
+    /** The client's address: the socket's peer, or behind `TRUSTED_PROXIES` the forwarded client. */
+    clientIp: string | null;
   };
 }

@@ -1,9 +1,11 @@
 // Strategies: the recurring sends the worker runs. The list filters by status (and by agent when
 // reached from the Wallets page); a row opens to the strategy's detail: params, a chart of its
-// sends, the run history and Start/Stop. `#/strategies?id=…` shows one strategy on its own page.
+// sends, the run history and Start/Stop (for roles that may write). `#/strategies?id=…` shows one
+// strategy on its own page.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, withQuery } from '../api.js';
 import { SendsChart } from './sends-chart.js';
+import { can } from './access.js';
 import {
   CopyButton,
   ErrorBox,
@@ -185,6 +187,8 @@ function StrategyDetail({ strategy: s, onChanged }) {
 
   const [busy, setBusy] = useState(null);
   const [actionError, setActionError] = useState(null);
+  // Start/Stop only for roles that may write (a viewer key reads).
+  const mayWrite = can('api.write');
   const act = async (verb) => {
     setBusy(verb);
     setActionError(null);
@@ -201,11 +205,11 @@ function StrategyDetail({ strategy: s, onChanged }) {
   return html`<div class="strategy-detail" data-testid="strategy-detail" data-strategy-id=${s.id}>
     <div class="detail-toolbar">
       <span class="toolbar-item"><span class="muted">Status</span> <${StatusBadge} status=${s.status} testid="detail-status" /></span>
-      ${s.status === 'active' &&
+      ${s.status === 'active' && mayWrite &&
       html`<button type="button" class="btn btn-small" onClick=${() => act('stop')} disabled=${busy !== null} aria-label=${`Stop strategy ${s.label}`} data-testid="strategy-stop">
         ${busy === 'stop' ? 'Stopping…' : 'Stop'}
       </button>`}
-      ${s.status === 'stopped' &&
+      ${s.status === 'stopped' && mayWrite &&
       html`<button type="button" class="btn btn-small btn-primary" onClick=${() => act('start')} disabled=${busy !== null} aria-label=${`Start strategy ${s.label}`} data-testid="strategy-start">
         ${busy === 'start' ? 'Starting…' : 'Start'}
       </button>`}

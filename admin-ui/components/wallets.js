@@ -1,12 +1,18 @@
 // Wallets: the paged list, plus each wallet's live balance and nonce fetched row by row
 // (GET /api/wallets/:id asks the chain, so one slow RPC call doesn't hold up the table).
+// `#/wallets?id=…` is one wallet's page: its facts and its policy (components/wallet-policy.js).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, withQuery } from '../api.js';
 import { ChainLabel, ErrorBox, Hex, LoadMore, Spinner, Time, html, useInterval, usePagedList } from './ui.js';
+import { WalletPolicy } from './wallet-policy.js';
 
 const BALANCE_REFRESH_MS = 10_000;
 
-export function WalletsView() {
+export function WalletsView({ params }) {
+  return params && params.id ? html`<${WalletPage} id=${params.id} />` : html`<${WalletList} />`;
+}
+
+function WalletList() {
   const list = usePagedList(async (cursor, signal) => {
     const body = await api.listWallets({ cursor }, signal);
     return { items: body.wallets ?? [], next: body.next_cursor };
@@ -112,6 +118,7 @@ function WalletRow({ wallet: w, balance }) {
     </td>
     <td><${Time} iso=${w.created_at} dateOnly /></td>
     <td class="row-links">
+      <a href=${withQuery('#/wallets', { id: w.id })} title=${`${w.agent_id}: details and policy`} data-testid="wallet-open">Policy</a>
       <a href=${withQuery('#/transactions', { wallet_id: w.id })} title=${`Transactions of ${w.agent_id}`}>Txs</a>
       <a href=${withQuery('#/events', { wallet_id: w.id })} title=${`Audit events of ${w.agent_id}`}>Events</a>
       <a href=${withQuery('#/strategies', { agent_id: w.agent_id })} title=${`Strategies of ${w.agent_id}`}>Strategies</a>
@@ -127,4 +134,61 @@ function BalanceCell({ balance }) {
   // Decimal string straight from the API: never through a float.
   const { balance_eth, balance_wei } = balance.wallet;
   return html`<span class="amount" title=${`${balance_wei} wei`}>${balance_eth}</span>`;
+}
+
+/** `#/wallets?id=…`: one wallet (with its live balance) and its policy. */
+function WalletPage({ id }) {
+  const [state, setState] = useState({ wallet: null, loading: true, error: null });
+  const abort = useRef(null);
+  const load = async () => {
+    abort.current?.abort();
+    const ac = new AbortController();
+    abort.current = ac;
+    setState((s) => ({ ...s, loading: true, error: null }));
+    try {
+      const body = await api.getWallet(id, ac.signal);
+      setState({ wallet: body.wallet, loading: false, error: null });
+    } catch (err) {
+      if (err && err.name === 'AbortError') return;
+      setState((s) => ({ ...s, loading: false, error: err }));
+    }
+  };
+  useEffect(() => {
+    load();
+    return () => abort.current?.abort();
+  }, [id]);
+  const w = state.wallet;
+
+  return html`<section class="page" data-testid="wallet-page" data-wallet-id=${id}>
+    <header class="page-header">
+      <div>
+        <p class="page-crumb small"><a href="#/wallets" data-testid="back-to-wallets">← All wallets</a></p>
+        <h1>${w ? w.agent_id : 'Wallet'}</h1>
+        ${w && html`<p class="muted page-sub"><${ChainLabel} chainId=${w.chain_id} /> · <span class="tag">${w.key_provider}</span> · ${w.origin}</p>`}
+      </div>
+      <div class="page-actions">
+        ${state.loading && w && html`<${Spinner} label="Refreshing…" />`}
+        <button type="button" class="btn" onClick=${load} data-testid="refresh-button">Refresh</button>
+      </div>
+    </header>
+    <${ErrorBox} error=${state.error} onRetry=${load} />
+    ${state.loading && !w && html`<div class="card empty"><${Spinner} label="Loading wallet…" /></div>`}
+    ${w &&
+    html`<div class="card card-pad">
+      <dl class="details">
+        <dt>Address</dt><dd><${Hex} value=${w.address} /></dd>
+        <dt>Balance</dt><dd><span class="amount" title=${`${w.balance_wei} wei`} data-testid="wallet-page-balance">${w.balance_eth} ETH</span></dd>
+        <dt>Next nonce</dt><dd>${String(w.nonce)}</dd>
+        <dt>Wallet id</dt><dd><${Hex} value=${w.id} /></dd>
+        <dt>Created</dt><dd><${Time} iso=${w.created_at} /></dd>
+        <dt>History</dt>
+        <dd class="row-links">
+          <a href=${withQuery('#/transactions', { wallet_id: w.id })}>Transactions</a>
+          <a href=${withQuery('#/events', { wallet_id: w.id })}>Events</a>
+          <a href=${withQuery('#/strategies', { agent_id: w.agent_id })}>Strategies</a>
+        </dd>
+      </dl>
+    </div>`}
+    ${!(state.error && state.error.status === 404) && html`<${WalletPolicy} walletId=${id} />`}
+  </section>`;
 }

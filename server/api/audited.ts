@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import type { CoreContext } from '../../core/context.ts';
 import { recordAudit } from '../../core/audit/log.ts';
 import { toVaultPilotError } from '../../core/errors.ts';
+import { refusalDecision } from '../../core/policy/decision.ts';
 import type { AppEnv } from '../env.ts';
 import { clientIp } from '../auth.ts';
 
@@ -47,6 +48,7 @@ export async function audited<R>(core: CoreContext, c: Context<AppEnv>, action: 
       ...base(),
       status: e.status < 500 ? 'refused' : 'error',
       errorCode: e.code,
+      ...refusalDecision(e),
       durationMs: performance.now() - started,
       response: { error: { code: e.code, message: e.message, details: e.details ?? null } },
     }).catch((auditErr: unknown) => core.logger.error({ err: auditErr, requestId: c.get('requestId') }, 'audit write failed'));

@@ -15,6 +15,7 @@ const page = (name: string, item: string) => ({
   properties: { [name]: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, next_cursor: { type: ['string', 'null'] } },
 });
 const q = (name: string, description: string, schema: Record<string, unknown> = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema });
+const forbidden = { '403': { description: 'FORBIDDEN: details.rule names what refused it (role, scope.wallets, scope.ips, …)', content: { 'application/json': { schema: error } } } };
 const paging = [q('limit', 'Page size, 1-200 (default 50)', { type: 'integer', minimum: 1, maximum: 200 }), q('cursor', 'next_cursor of the previous page')];
 const str = { type: 'string' };
 const nstr = { type: ['string', 'null'] };
@@ -40,6 +41,39 @@ export const OPENAPI = {
       get: { summary: 'The signed-in principal', responses: { '200': { description: 'Principal', content: { 'application/json': { schema: { $ref: '#/components/schemas/Session' } } } }, ...errors } },
       delete: { summary: 'Sign out', responses: { '204': { description: 'Signed out' }, ...errors } },
     },
+    '/api/keys': {
+      get: {
+        summary: 'The tenant\'s API keys, newest first, revoked and expired ones included (owner and admin keys; docs/access-control.md)',
+        responses: { '200': { description: 'The keys (never a hash)', content: { 'application/json': { schema: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { $ref: '#/components/schemas/ApiKey' } } } } } } }, ...forbidden, ...errors },
+      },
+      post: {
+        summary: 'Create an API key; the key is returned once, in api_key, and never again',
+        description: 'Owner keys may create any role, admin keys admin and below. A scope the creating key has is inherited when left out and must contain what is given. Audited, with api_key redacted.',
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiKeyCreate' } } } },
+        responses: {
+          '201': { description: 'The new key', content: { 'application/json': { schema: { type: 'object', required: ['key', 'api_key'], properties: { key: { $ref: '#/components/schemas/ApiKey' }, api_key: { type: 'string', description: 'vp_<8 hex>_<43 base64url>: store it now, it is not shown again' } } } } } },
+          ...forbidden,
+          ...errors,
+        },
+      },
+    },
+    ...Object.fromEntries(
+      [['/api/keys/{id}/revoke', 'post'], ['/api/keys/{id}', 'delete']].map(([path, method]) => [
+        path,
+        {
+          [method!]: {
+            summary: 'Revoke an API key at once (its admin UI sessions end too); revoking a revoked key changes nothing',
+            parameters: [{ name: 'id', in: 'path', required: true, description: 'The key\'s id (uuid) or visible id (vp_1a2b3c4d)', schema: str }],
+            responses: {
+              '200': { description: 'The key, revoked', content: { 'application/json': { schema: { type: 'object', required: ['key'], properties: { key: { $ref: '#/components/schemas/ApiKey' } } } } } },
+              '404': { description: 'KEY_NOT_FOUND', content: { 'application/json': { schema: error } } },
+              ...forbidden,
+              ...errors,
+            },
+          },
+        },
+      ]),
+    ),
     '/api/wallets': {
       get: { summary: 'List wallets, newest first', parameters: paging, responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('wallets', 'Wallet') } } }, ...errors } },
     },
@@ -74,6 +108,40 @@ export const OPENAPI = {
         responses: {
           '200': { description: 'The wallet', content: { 'application/json': { schema: { type: 'object', properties: { wallet: { $ref: '#/components/schemas/WalletWithBalance' } } } } } },
           '404': { description: 'WALLET_NOT_FOUND', content: { 'application/json': { schema: error } } },
+          ...errors,
+        },
+      },
+    },
+    '/api/wallets/{id}/policy': {
+      get: {
+        summary: 'The wallet\'s policy: effective rules with the source of each (wallet, file, none), its overrides, the file defaults, rate limits, and the rolling spend against the caps',
+        parameters: [idParam],
+        responses: {
+          '200': { description: 'The policy', content: { 'application/json': { schema: { type: 'object', required: ['policy'], properties: { policy: { $ref: '#/components/schemas/WalletPolicyView' } } } } } },
+          '404': { description: 'WALLET_NOT_FOUND', content: { 'application/json': { schema: error } } },
+          ...forbidden,
+          ...errors,
+        },
+      },
+      put: {
+        summary: 'Replace the wallet\'s overrides (owner and admin keys); {} removes them',
+        description: 'A field left out inherits the policy file\'s default; null lifts the rule for this wallet; denied_destinations add to the file\'s. A bad rule is a 400 INVALID_INPUT whose details.field names it (policy.max_tx_eth, policy.allowed_destinations.0.address) and nothing changes. Takes the wallet lock, so no send is decided halfway through the change. Audited.',
+        parameters: [idParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/WalletPolicy' } } } },
+        responses: {
+          '200': { description: 'The policy after the change', content: { 'application/json': { schema: { type: 'object', required: ['policy'], properties: { policy: { $ref: '#/components/schemas/WalletPolicyView' } } } } } },
+          '404': { description: 'WALLET_NOT_FOUND', content: { 'application/json': { schema: error } } },
+          ...forbidden,
+          ...errors,
+        },
+      },
+      delete: {
+        summary: 'Remove the wallet\'s overrides: the policy file\'s defaults apply again (owner and admin keys). Audited.',
+        parameters: [idParam],
+        responses: {
+          '200': { description: 'The policy after the change', content: { 'application/json': { schema: { type: 'object', required: ['policy'], properties: { policy: { $ref: '#/components/schemas/WalletPolicyView' } } } } } },
+          '404': { description: 'WALLET_NOT_FOUND', content: { 'application/json': { schema: error } } },
+          ...forbidden,
           ...errors,
         },
       },
@@ -168,10 +236,70 @@ export const OPENAPI = {
     '/api/events': {
       get: {
         summary: 'The audit log, newest first',
-        parameters: [...paging, q('wallet_id', 'Only this wallet'), q('agent_id', 'Only this agent'), q('action', 'Tool name or "METHOD /route"'), q('status', 'ok, error or refused', { enum: ['ok', 'error', 'refused'] }), q('kind', 'tool_call, api_write, auth or cli', { enum: ['tool_call', 'api_write', 'auth', 'cli'] })],
+        parameters: [
+          ...paging, q('wallet_id', 'Only this wallet'), q('agent_id', 'Only this agent'), q('action', 'Tool name or "METHOD /route"'), q('status', 'ok, error or refused', { enum: ['ok', 'error', 'refused'] }),
+          q('kind', 'tool_call, api_write, auth, cli or worker', { enum: ['tool_call', 'api_write', 'auth', 'cli', 'worker'] }),
+          q('since', 'Only rows at or after this ISO 8601 time', { type: 'string', format: 'date-time' }), q('until', 'Only rows before this ISO 8601 time', { type: 'string', format: 'date-time' }),
+        ],
         responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('events', 'Event') } } }, ...errors },
       },
     },
+    '/api/events/export': {
+      get: {
+        summary: 'Export the audit log, oldest first, streamed as JSON Lines or CSV (a download; see docs/audit-log.md)',
+        description: 'Every column, including prev_hash and hash: an unfiltered JSONL export of a chain can be re-verified without VaultPilot. CSV has a header row, request/response as JSON text, and formula-looking cells prefixed with \'. The export itself is recorded in the audit log.',
+        parameters: [
+          q('format', 'jsonl (default) or csv', { enum: ['jsonl', 'csv'] }), q('wallet_id', 'Only this wallet'), q('agent_id', 'Only this agent'), q('action', 'Tool name or "METHOD /route"'),
+          q('status', 'ok, error or refused', { enum: ['ok', 'error', 'refused'] }), q('since', 'Only rows at or after this ISO 8601 time', { type: 'string', format: 'date-time' }),
+          q('until', 'Only rows before this ISO 8601 time', { type: 'string', format: 'date-time' }),
+        ],
+        responses: {
+          '200': {
+            description: 'The rows (Content-Disposition: attachment; filename="vaultpilot-audit-<time>.<format>")',
+            content: { 'application/x-ndjson': { schema: { type: 'string', description: 'One ExportedEvent JSON object per line' } }, 'text/csv': { schema: { type: 'string' } } },
+          },
+          ...errors,
+        },
+      },
+    },
+    '/api/approvals': {
+      get: {
+        summary: 'Sends that needed a human, newest first (docs/approvals.md)',
+        parameters: [...paging, q('status', 'Only this state (pending leaves out those past expiry; expired includes them)', { enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed'] }), q('wallet_id', 'Only this wallet')],
+        responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('approvals', 'Approval') } } }, ...errors },
+      },
+    },
+    '/api/approvals/{id}': {
+      get: {
+        summary: 'One approval (with its transaction once executed)',
+        parameters: [idParam],
+        responses: {
+          '200': { description: 'The approval', content: { 'application/json': { schema: { type: 'object', required: ['approval'], properties: { approval: { $ref: '#/components/schemas/Approval' } } } } } },
+          '404': { description: 'APPROVAL_NOT_FOUND', content: { 'application/json': { schema: error } } },
+          ...errors,
+        },
+      },
+    },
+    ...Object.fromEntries(
+      (['approve', 'reject'] as const).map((verb) => [
+        `/api/approvals/{id}/${verb}`,
+        {
+          post: {
+            summary: verb === 'approve' ? 'Approve a pending send: the worker then sends it through the normal path (every limit rechecked)' : 'Reject a pending send: nothing is sent',
+            description: 'Owner, admin and operator keys only, and never the key that asked for the send. Audited.',
+            parameters: [idParam],
+            requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 500, description: 'Shown to the agent in get_approval_status' } } } } } },
+            responses: {
+              '200': { description: 'The approval after the decision', content: { 'application/json': { schema: { type: 'object', required: ['approval'], properties: { approval: { $ref: '#/components/schemas/Approval' } } } } } },
+              '403': { description: 'FORBIDDEN (details.rule role or scope.wallets) or APPROVAL_SELF (details.rule approval.self): the key that asked cannot decide', content: { 'application/json': { schema: error } } },
+              '404': { description: 'APPROVAL_NOT_FOUND', content: { 'application/json': { schema: error } } },
+              '409': { description: 'APPROVAL_NOT_PENDING (already decided; details.status) or APPROVAL_EXPIRED', content: { 'application/json': { schema: error } } },
+              ...errors,
+            },
+          },
+        },
+      ]),
+    ),
   },
   components: {
     securitySchemes: {
@@ -180,7 +308,42 @@ export const OPENAPI = {
     },
     schemas: {
       Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: str, message: str, details: {} } } } },
-      Session: { type: 'object', properties: { principal: { type: 'object', properties: { key_id: str, name: str, role: str, tenant_id: str } } } },
+      Session: {
+        type: 'object',
+        properties: {
+          principal: {
+            type: 'object',
+            properties: {
+              key_id: str, name: str, role: { enum: ['owner', 'admin', 'operator', 'viewer', 'agent'] }, tenant_id: str,
+              scopes: { type: 'object', description: 'The key\'s scopes; null is unrestricted', properties: { tools: { type: ['array', 'null'], items: str }, wallets: { type: ['array', 'null'], items: str }, ips: { type: ['array', 'null'], items: str } } },
+              permissions: { type: 'array', items: str, description: 'What the role may do: mcp.read, mcp.write, api.read, api.write, approvals.decide, policies.write, keys.manage, audit.export' },
+            },
+          },
+        },
+      },
+      ApiKey: {
+        type: 'object',
+        properties: {
+          id: str, key_id: { type: 'string', description: 'Visible id (vp_1a2b3c4d), the start of the key' }, name: str, role: { enum: ['owner', 'admin', 'operator', 'viewer', 'agent'] },
+          status: { enum: ['active', 'expired', 'revoked'] },
+          allowed_tools: { type: ['array', 'null'], items: str }, allowed_wallets: { type: ['array', 'null'], items: str }, allowed_ips: { type: ['array', 'null'], items: str },
+          expires_at: { type: ['string', 'null'], format: 'date-time' }, last_used_at: { type: ['string', 'null'], format: 'date-time' }, revoked_at: { type: ['string', 'null'], format: 'date-time' },
+          created_at: { type: 'string', format: 'date-time' }, created_by: { type: ['string', 'null'], description: 'Visible id of the creating key; null for the CLI and the bootstrap key' },
+        },
+      },
+      ApiKeyCreate: {
+        type: 'object',
+        required: ['name', 'role'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 100 },
+          role: { enum: ['owner', 'admin', 'operator', 'viewer', 'agent'] },
+          expires_at: { type: 'string', format: 'date-time', description: 'In the future; left out: never expires' },
+          allowed_tools: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[a-z][a-z0-9]*(_[a-z0-9]+)*$' }, description: 'MCP tool names; left out: all' },
+          allowed_wallets: { type: 'array', minItems: 1, items: str, description: 'Agent ids; left out: all' },
+          allowed_ips: { type: 'array', minItems: 1, items: str, description: 'IPv4/IPv6 CIDRs or addresses; left out: any' },
+        },
+      },
       Wallet: { type: 'object', properties: { id: str, agent_id: str, address: str, chain_id: { type: 'integer' }, key_provider: str, origin: str, created_at: { type: 'string', format: 'date-time' } } },
       WalletImport: {
         type: 'object',
@@ -209,6 +372,40 @@ export const OPENAPI = {
         },
       },
       Amount: { type: 'object', required: ['eth', 'wei'], properties: { eth: { type: 'string', description: 'Decimal ETH' }, wei: { type: 'string', description: 'Integer wei' } } },
+      WalletPolicy: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'Policy rules (docs/policies.md). Amounts are decimal ETH strings; every field is optional; null lifts a rule.',
+        properties: {
+          max_tx_eth: { type: ['string', 'null'], description: 'Largest single send' },
+          spend_cap_24h_eth: { type: ['string', 'null'], description: 'Most sent in any rolling 24 hours (pending and mined sends count)' },
+          spend_cap_7d_eth: { type: ['string', 'null'], description: 'Most sent in any rolling 7 days' },
+          allowed_destinations: { type: ['array', 'null'], items: { oneOf: [str, { type: 'object', required: ['address'], additionalProperties: false, properties: { address: str, label: str } }] }, description: 'When set, sends may only go to these addresses' },
+          denied_destinations: { type: ['array', 'null'], items: { oneOf: [str, { type: 'object', required: ['address'], additionalProperties: false, properties: { address: str, label: str } }] }, description: 'Sends to these are refused; adds to the file\'s list' },
+          allowed_chains: { type: ['array', 'null'], minItems: 1, items: { type: 'integer', minimum: 1 } },
+          approval_threshold_eth: { type: ['string', 'null'], description: 'Sends above this wait for a human' },
+          quiet_hours: {
+            type: ['object', 'null'],
+            required: ['start', 'end'],
+            additionalProperties: false,
+            properties: { start: { type: 'string', pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }, end: { type: 'string', pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }, timezone: { type: 'string', description: 'IANA, default UTC' }, days: { type: 'array', items: { enum: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] } }, action: { enum: ['deny', 'require_approval'], description: 'Default deny' } },
+          },
+        },
+      },
+      WalletPolicyView: {
+        type: 'object',
+        properties: {
+          agent_id: str, wallet_id: str,
+          effective: { allOf: [{ $ref: '#/components/schemas/WalletPolicy' }], description: 'What applies; every field present, null = no rule' },
+          wallet: { oneOf: [{ $ref: '#/components/schemas/WalletPolicy' }, { type: 'null' }], description: 'The wallet\'s overrides; null: none' },
+          defaults: { $ref: '#/components/schemas/WalletPolicy' },
+          sources: { type: 'object', additionalProperties: { enum: ['wallet', 'file', 'none'] }, description: 'Where each effective field comes from' },
+          rate_limits: { type: 'object', properties: { default: { type: ['object', 'null'] }, tools: { type: 'object' }, agent: { type: ['object', 'null'], description: 'rate_limits.agents.<agent_id>' } }, description: 'Each {max_calls, window_seconds}' },
+          spent: { type: 'object', properties: { last_24h: amount, last_7d: amount } },
+          remaining: { type: 'object', properties: { spend_cap_24h: { oneOf: [amount, { type: 'null' }] }, spend_cap_7d: { oneOf: [amount, { type: 'null' }] } } },
+          policy_file: nstr, updated_at: { type: ['string', 'null'], format: 'date-time' }, updated_by: { type: ['string', 'null'], description: 'Visible id of the key that set the overrides' },
+        },
+      },
       Strategy: {
         type: 'object',
         properties: {
@@ -260,11 +457,27 @@ export const OPENAPI = {
           strategy: { $ref: '#/components/schemas/Strategy' },
         },
       },
+      Approval: {
+        type: 'object',
+        properties: {
+          approval_id: str,
+          status: { enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed'], description: 'pending -> approved -> executed | failed; pending -> rejected | expired' },
+          agent_id: str, wallet_id: str, from_address: str, to_address: str, chain_id: { type: 'integer' }, amount,
+          reason: { type: ['string', 'null'], description: 'What the agent said the send is for' },
+          rule: { type: 'string', description: 'The policy rule that asked for a human' }, rule_message: str, source: str,
+          requested_by: { type: ['string', 'null'], description: 'Visible id of the requesting key' }, decided_by: nstr,
+          decided_at: { type: ['string', 'null'], format: 'date-time' }, decision_note: nstr,
+          expires_at: { type: 'string', format: 'date-time' }, created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
+          transaction_id: nstr, transaction: { oneOf: [{ $ref: '#/components/schemas/Transaction' }, { type: 'null' }] },
+          error_code: { type: ['string', 'null'], description: 'Why an approved send failed at execution (INSUFFICIENT_FUNDS, POLICY_*)' }, error_message: nstr,
+        },
+      },
       Event: {
         type: 'object',
         properties: {
           id: str, occurred_at: str, kind: str, action: str, principal: nstr, agent_id: nstr, wallet_id: nstr, status: str, error_code: nstr,
           duration_ms: { type: ['integer', 'null'] }, request: {}, response: {},
+          decision: { type: ['string', 'null'], enum: ['allow', 'deny', 'require_approval', null], description: 'The policy decision of a guarded call' }, rule: { type: ['string', 'null'], description: 'The rule that decided it' },
         },
       },
     },

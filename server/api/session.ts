@@ -1,19 +1,32 @@
 /**
  * Admin UI sessions: `POST /api/session {"api_key"}` signs in and sets the HttpOnly,
- * SameSite=Strict session cookie; `GET` returns the signed-in principal; `DELETE` signs out.
- * Sign-in and sign-out are audited; the key is never stored or logged.
+ * SameSite=Strict session cookie; `GET` returns the signed-in principal with its role, scopes
+ * and the actions the role allows (core/auth/roles.ts), so the UI shows only what it may do;
+ * `DELETE` signs out. Sign-in and sign-out are audited; the key is never stored or logged. A key
+ * with an IP scope signs in only from inside it. Every role may use these routes.
  */
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { CoreContext } from '../../core/context.ts';
 import { SESSION_TTL_MS, authenticateApiKey, createSession, deleteSession, type Principal } from '../../core/auth/api-keys.ts';
 import { recordAudit } from '../../core/audit/log.ts';
+import { storedKeyOf } from '../../core/audit/refusals.ts';
 import { AuthError, ValidationError } from '../../core/errors.ts';
 import type { AppEnv } from '../env.ts';
-import { SESSION_COOKIE, clientIp, requireAuth } from '../auth.ts';
+import { SESSION_COOKIE, clientIp, refusalAuditor, refuseOutsideIpScope, requireAuth } from '../auth.ts';
+import { permissionsOf } from '../../core/auth/roles.ts';
 
 function principalBody(p: Principal) {
-  return { principal: { key_id: p.keyPrefix, name: p.name, role: p.role, tenant_id: p.tenantId } };
+  return {
+    principal: {
+      key_id: p.keyPrefix,
+      name: p.name,
+      role: p.role,
+      tenant_id: p.tenantId,
+      scopes: { tools: p.scopes.tools, wallets: p.scopes.wallets, ips: p.scopes.ips },
+      permissions: permissionsOf(p.role),
+    },
+  };
 }
 
 /** Session routes, mounted under `/api/session`. */
@@ -27,9 +40,21 @@ export function sessionRoutes(core: CoreContext): Hono<AppEnv> {
     }
     const principal = await authenticateApiKey(core.db, body.api_key);
     if (!principal) {
-      await recordAudit(core.db, { tenantId: null, kind: 'auth', action: 'POST /api/session', principal: null, status: 'refused', errorCode: 'UNAUTHENTICATED', requestId: c.get('requestId'), ip: clientIp(c) });
+      const stored = await storedKeyOf(core.db, body.api_key);
+      await refusalAuditor(core).record({
+        tenantId: stored?.tenantId ?? null,
+        kind: 'auth',
+        action: 'POST /api/session',
+        principal: stored?.keyPrefix ?? null,
+        status: 'refused',
+        errorCode: 'UNAUTHENTICATED',
+        requestId: c.get('requestId'),
+        ip: clientIp(c),
+      });
       throw new AuthError('that API key is not valid (unknown, revoked or expired)');
     }
+    const outside = await refuseOutsideIpScope(core, c, principal);
+    if (outside) return outside;
     const token = await createSession(core.db, principal);
     setCookie(c, SESSION_COOKIE, token, {
       httpOnly: true,

@@ -3,7 +3,8 @@
  * balance and the next nonce), `POST /api/wallets/import` (store an existing key: private key,
  * BIP-39 mnemonic or keystore v3) and `POST /api/wallets/:id/keystore` (a keystore v3 of the
  * wallet). The two writes are audited (`api_write`) with secrets redacted, refusals included.
- * Plaintext key export is deliberately not offered over REST.
+ * Plaintext key export is deliberately not offered over REST. A key with a wallet scope lists,
+ * reads, imports and exports only the wallets it names (403 `scope.wallets` otherwise).
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -12,9 +13,11 @@ import { ValidationError } from '../../core/errors.ts';
 import { getWalletById, listWallets, walletBalance, walletView } from '../../core/wallets/service.ts';
 import { importFromKeystore, importFromMnemonic, importFromPrivateKey } from '../../core/wallets/import.ts';
 import { keystoreOfWallet, parseNewPassphrase } from '../../core/wallets/keystore.ts';
+import { checkWalletScope } from '../../core/auth/scopes.ts';
 import type { AppEnv } from '../env.ts';
 import { limitParam, parseBody, parseQuery } from './errors.ts';
 import { audited } from './audited.ts';
+import { walletPolicyRoutes } from './wallet-policy.ts';
 
 const IMPORT_KINDS = ['private_key', 'mnemonic', 'keystore'] as const;
 /** The body fields each import kind takes besides `agent_id` and `kind`. */
@@ -52,6 +55,7 @@ export function walletRoutes(core: CoreContext): Hono<AppEnv> {
       const body = await parseBody(c, importBody);
       record.request = body;
       record.agentId = body.agent_id;
+      checkWalletScope(principal, body.agent_id);
       const stray = Object.keys(body).find((k) => k !== 'agent_id' && k !== 'kind' && !KIND_FIELDS[body.kind].includes(k));
       if (stray) throw new ValidationError(stray, `is not used with kind "${body.kind}" (it takes ${KIND_FIELDS[body.kind].join(', ')})`);
       if (body.kind === 'private_key') {
@@ -89,5 +93,7 @@ export function walletRoutes(core: CoreContext): Hono<AppEnv> {
     });
     return c.json(out);
   });
+  // GET|PUT|DELETE /:id/policy (server/api/wallet-policy.ts).
+  routes.route('/', walletPolicyRoutes(core));
   return routes;
 }

@@ -14,7 +14,10 @@ import type { CoreContext } from '../../core/context.ts';
 import type { Principal } from '../../core/auth/api-keys.ts';
 import { recordAudit } from '../../core/audit/log.ts';
 import { toVaultPilotError } from '../../core/errors.ts';
+import { consumeRateLimits } from '../../core/policy/rate-limit.ts';
+import { refusalDecision } from '../../core/policy/decision.ts';
 import { toolCalls, toolDuration } from '../../core/metrics.ts';
+import { authorizeTool, authorizeToolResult } from './authorize.ts';
 
 /** Who is calling over which connection; built per MCP request or SSE session. */
 export interface ToolSession {
@@ -41,6 +44,8 @@ export interface ToolOutcome<T> {
   summary: string;
   walletId?: string | null;
   agentId?: string | null;
+  /** The policy decision of a guarded call (a send), recorded in the audit row with its rule. */
+  decision?: { kind: 'allow' | 'require_approval'; rule: string | null };
 }
 
 type Args<I extends z.ZodRawShape> = z.infer<z.ZodObject<I>>;
@@ -72,7 +77,14 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
       ip: session.ip,
     };
     try {
+      // Authorization (role, tool scope, wallet scope); refusals land in the catch below.
+      authorizeTool(session, spec, args);
+      // Rate limits count authorized calls only, before any input is acted on.
+      const p = session.principal;
+      await consumeRateLimits(session.core, { tenantId: p.tenantId, keyId: p.keyId, tool: spec.name, agentId });
+
       const outcome = await handler(args);
+      authorizeToolResult(session, spec, outcome);
       const seconds = (performance.now() - started) / 1000;
       toolCalls.inc({ tool: spec.name, outcome: 'ok' });
       toolDuration.observe({ tool: spec.name }, seconds);
@@ -81,6 +93,7 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
         agentId: outcome.agentId ?? agentId,
         walletId: outcome.walletId ?? null,
         status: 'ok',
+        ...(outcome.decision ? { decision: outcome.decision.kind, rule: outcome.decision.rule } : {}),
         durationMs: seconds * 1000,
         response: outcome.result,
       });
@@ -98,6 +111,7 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
         agentId,
         status: outcome,
         errorCode: e.code,
+        ...refusalDecision(e),
         durationMs: seconds * 1000,
         response: { error },
       }).catch((auditErr: unknown) => session.core.logger.error({ err: auditErr, requestId }, 'audit write failed'));

@@ -1,0 +1,65 @@
+/**
+ * API key routes, mounted under `/api/keys`, for owner and admin keys (`keys.manage`):
+ * `GET /` (the tenant's keys, revoked and expired ones included; never a hash), `POST /`
+ * (create; the new key is in the response's `api_key`, once, and redacted in the audit row),
+ * `POST /:id/revoke` and `DELETE /:id` (revoke; `:id` is the row id or the visible id). Writes
+ * are audited (`api_write`), refusals included. The rank rules (no key above your own role; only
+ * owners manage owner keys) and scope narrowing live in core/auth/keys.ts.
+ */
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import type { CoreContext } from '../../core/context.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../core/auth/keys.ts';
+import type { AppEnv } from '../env.ts';
+import { requireRole } from '../authorize/index.ts';
+import { parseBody } from './errors.ts';
+import { audited } from './audited.ts';
+
+// Types are checked by core (with field-naming errors); this only refuses unknown fields.
+const createBody = z.strictObject({
+  name: z.unknown(),
+  role: z.unknown(),
+  expires_at: z.unknown().optional(),
+  allowed_tools: z.unknown().optional(),
+  allowed_wallets: z.unknown().optional(),
+  allowed_ips: z.unknown().optional(),
+});
+
+/** Key routes, mounted under `/api/keys`. */
+export function keyRoutes(core: CoreContext): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  routes.use('*', requireRole(core, 'keys.manage'));
+
+  routes.get('/', async (c) => c.json({ keys: await listApiKeys(core.db, c.get('principal').tenantId) }));
+
+  routes.post('/', async (c) => {
+    const principal = c.get('principal');
+    const out = await audited(core, c, 'POST /api/keys', async (record) => {
+      const body = await parseBody(c, createBody);
+      record.request = body;
+      const created = await createApiKey(core.db, principal, {
+        tenantId: principal.tenantId,
+        name: body.name,
+        role: body.role,
+        expiresAt: body.expires_at,
+        allowedTools: body.allowed_tools,
+        allowedWallets: body.allowed_wallets,
+        allowedIps: body.allowed_ips,
+      });
+      // `api_key` is a secret field name: the audit row keeps "[redacted]", the caller the key.
+      return { key: created.key, api_key: created.apiKey };
+    });
+    return c.json(out, 201);
+  });
+
+  const revoke = (action: string) => async (c: Context<AppEnv>) => {
+    const out = await audited(core, c, action, async (record) => {
+      record.request = { id: c.req.param('id') };
+      return { key: await revokeApiKey(core.db, c.get('principal'), c.get('principal').tenantId, c.req.param('id')!) };
+    });
+    return c.json(out);
+  };
+  routes.post('/:id/revoke', revoke('POST /api/keys/:id/revoke'));
+  routes.delete('/:id', revoke('DELETE /api/keys/:id'));
+  return routes;
+}

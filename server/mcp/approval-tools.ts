@@ -1,0 +1,112 @@
+/**
+ * Approval tools: `get_approval_status(approval_id)` and `list_approvals(status?)`, both read
+ * only. A send that needs a human comes back from execute_transfer as `pending_approval` with an
+ * `approval_id`; the agent polls get_approval_status until the approval is `executed` (with the
+ * transaction and its hash), `rejected`, `expired` or `failed`. Deciding happens in VaultPilot
+ * (admin UI or REST, by another key), never through a tool.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { APPROVAL_STATUSES, getApproval, listApprovals, type ApprovalView } from '../../core/approvals/service.ts';
+import { registerTool, type ToolSession } from './tool.ts';
+import { ethAmountOut, transactionOut } from './schemas.ts';
+
+export const approvalOut = z.object({
+  approval_id: z.string().describe('Pass to get_approval_status'),
+  status: z
+    .enum(APPROVAL_STATUSES)
+    .describe('pending: waiting for a human; approved: being sent by the worker; executed: sent (see transaction); rejected; expired: nobody decided before expires_at; failed: approved but refused at execution (see error_code)'),
+  agent_id: z.string(),
+  wallet_id: z.string(),
+  from_address: z.string(),
+  to_address: z.string(),
+  chain_id: z.number().int(),
+  amount: ethAmountOut,
+  reason: z.string().nullable().describe('What the agent said the send is for'),
+  rule: z.string().describe('The policy rule that asked for a human, e.g. approval_threshold_eth or quiet_hours'),
+  rule_message: z.string(),
+  source: z.string().describe('Where the send was asked for: mcp, api, worker, strategy'),
+  requested_by: z.string().nullable().describe('Visible id of the key that asked (vp_...)'),
+  decided_by: z.string().nullable().describe('Visible id of the key that approved or rejected'),
+  decided_at: z.string().nullable().describe('ISO 8601'),
+  decision_note: z.string().nullable().describe('The human\'s note, if any'),
+  expires_at: z.string().describe('ISO 8601; a pending approval not decided by then expires'),
+  created_at: z.string(),
+  updated_at: z.string(),
+  transaction_id: z.string().nullable(),
+  transaction: transactionOut.nullable().describe('The transaction once executed (follow it with get_transaction)'),
+  error_code: z.string().nullable().describe('Why an approved send failed at execution, e.g. INSUFFICIENT_FUNDS, POLICY_SPEND_LIMIT'),
+  error_message: z.string().nullable(),
+});
+
+/** One line an agent can act on: what happened and what to do next. */
+export function approvalSummary(a: ApprovalView): string {
+  const what = `${a.amount.eth} ETH from ${a.agent_id} to ${a.to_address}`;
+  switch (a.status) {
+    case 'pending': {
+      const secs = Math.max(0, Math.round((Date.parse(a.expires_at) - Date.now()) / 1000));
+      return `Approval ${a.approval_id} (${what}) is pending: a human must approve it in VaultPilot (rule ${a.rule}). It expires at ${a.expires_at} (in ${secs} s). Poll get_approval_status again in a minute or so; do not send it again meanwhile.`;
+    }
+    case 'approved':
+      return `Approval ${a.approval_id} (${what}) was approved by ${a.decided_by ?? 'a human'}; the worker is sending it now. Poll get_approval_status again in a few seconds for the transaction.`;
+    case 'executed':
+      return `Approval ${a.approval_id} (${what}) was approved by ${a.decided_by ?? 'a human'} and sent: tx ${a.transaction?.tx_hash ?? a.transaction_id} (${a.transaction?.status ?? 'recorded'}). Follow it with get_transaction.`;
+    case 'rejected':
+      return `Approval ${a.approval_id} (${what}) was rejected by ${a.decided_by ?? 'a human'}${a.decision_note ? `: "${a.decision_note}"` : ''}. Nothing was sent; do not retry the same send without asking the human.`;
+    case 'expired':
+      return `Approval ${a.approval_id} (${what}) expired at ${a.expires_at} without a decision. Nothing was sent; call execute_transfer again to ask anew.`;
+    case 'failed':
+      return `Approval ${a.approval_id} (${what}) was approved but the send was refused at execution: ${a.error_code}: ${a.error_message}. Nothing was sent.`;
+  }
+}
+
+/** Registers the approval tools on `server` for `session`. */
+export function registerApprovalTools(server: McpServer, session: ToolSession): void {
+  const { core, principal } = session;
+  const readOnly = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
+
+  registerTool(
+    server,
+    session,
+    {
+      name: 'get_approval_status',
+      title: 'Approval status',
+      description:
+        'The state of a send that needed human approval (execute_transfer returned status pending_approval with this approval_id): pending (a human has not decided; poll again, about once a minute), approved (being sent), executed (sent: transaction carries the tx hash), rejected (with the human\'s note), expired (nobody decided before expires_at; nothing sent) or failed (approved, but refused at execution, with error_code). Humans decide in VaultPilot, not here.',
+      input: { approval_id: z.string().describe('The approval_id execute_transfer returned (a uuid)') },
+      output: { approval: approvalOut },
+      annotations: { title: 'Approval status', ...readOnly },
+    },
+    async (args) => {
+      const approval = await getApproval(core, principal, args.approval_id);
+      return { result: { approval }, summary: approvalSummary(approval), walletId: approval.wallet_id, agentId: approval.agent_id };
+    },
+  );
+
+  registerTool(
+    server,
+    session,
+    {
+      name: 'list_approvals',
+      title: 'List approvals',
+      description: 'Lists this tenant\'s sends that needed human approval, newest first, optionally only those in one status (pending ones are waiting for a human). Pass next_cursor back as cursor for the next page.',
+      input: {
+        status: z.enum(APPROVAL_STATUSES).optional().describe('Only approvals in this state'),
+        limit: z.number().int().min(1).max(200).optional().describe('Page size, 1-200 (default 50)'),
+        cursor: z.string().optional().describe('next_cursor from the previous page'),
+      },
+      output: { approvals: z.array(approvalOut), next_cursor: z.string().nullable() },
+      annotations: { title: 'List approvals', ...readOnly },
+    },
+    async (args) => {
+      const page = await listApprovals(core, principal, { limit: args.limit ?? 50, ...(args.status ? { status: args.status } : {}), ...(args.cursor ? { cursor: args.cursor } : {}) });
+      return {
+        result: page,
+        summary:
+          page.approvals.length === 0
+            ? `No approvals${args.status ? ` with status ${args.status}` : ''}.`
+            : page.approvals.map((a) => `${a.approval_id}: ${a.status}, ${a.amount.eth} ETH from ${a.agent_id} to ${a.to_address}${a.transaction ? `, tx ${a.transaction.tx_hash}` : ''}`).join('\n'),
+      };
+    },
+  );
+}
