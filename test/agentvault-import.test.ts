@@ -215,7 +215,8 @@ describe('vaultpilot import agentvault', () => {
   });
 
   test('usage errors exit 2 and never echo a key given in the wrong place', async () => {
-    const none = await cli(['--encrypt-key', avKey]);
+    // Fernet keys are base64url and may start with "-", so they are passed as --option=value.
+    const none = await cli([`--encrypt-key=${avKey}`]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /at least one source/);
     const noKey = await cli(['--wallet-store', path.join(dir, 'agentvault_store.json')]);
@@ -233,7 +234,7 @@ describe('vaultpilot import agentvault', () => {
     const run = await cli([
       '--wallet-store', path.join(dir, 'agentvault_store.json'),
       '--strategy-store', path.join(dir, 'agentvault_strategies.json'),
-      '--encrypt-key', avKey,
+      `--encrypt-key=${avKey}`,
       '--json',
     ]);
     assert.equal(run.code, 1, run.stderr);
@@ -323,7 +324,7 @@ describe('vaultpilot import agentvault', () => {
     const run = await cli([
       '--wallet-store', path.join(dir, 'agentvault_store.json'),
       '--strategy-store', path.join(dir, 'agentvault_strategies.json'),
-      '--encrypt-key', avKey,
+      `--encrypt-key=${avKey}`,
       '--any-chain',
     ]);
     assert.equal(run.code, 1, 'bob is still refused');
@@ -360,7 +361,7 @@ describe('vaultpilot import agentvault', () => {
     const run = await cli([
       '--wallet-store', path.join(dir, 'agentvault_store.json'),
       '--strategy-store', path.join(dir, 'agentvault_strategies.json'),
-      '--encrypt-key', avKey,
+      `--encrypt-key=${avKey}`,
       '--any-chain',
       '--json',
     ]);
@@ -404,7 +405,7 @@ describe('vaultpilot import agentvault', () => {
       .run(recipient);
     lite.close();
 
-    const fromSqlite = await cli(['--database-url', 'sqlite+aiosqlite:///agentvault.db', '--encrypt-key', avKey, '--json'], { cwd: dir });
+    const fromSqlite = await cli(['--database-url', 'sqlite+aiosqlite:///agentvault.db', `--encrypt-key=${avKey}`, '--json'], { cwd: dir });
     assert.equal(fromSqlite.code, 0, fromSqlite.stderr);
     const liteReport = reportOf(fromSqlite);
     assert.deepEqual(liteReport.wallets, { imported: 2, skipped: 0, refused: 0 });
@@ -468,7 +469,7 @@ describe('vaultpilot import agentvault', () => {
       await pgc.end();
     }
     const sqlalchemyUrl = avUrl.replace(/^postgres(ql)?:/, 'postgresql+asyncpg:');
-    const fromPg = await cli(['--database-url', sqlalchemyUrl, '--encrypt-key', avKey]);
+    const fromPg = await cli(['--database-url', sqlalchemyUrl, `--encrypt-key=${avKey}`]);
     assert.equal(fromPg.code, 0, fromPg.stderr);
     assert.match(fromPg.stdout, new RegExp(`wallet\\s+gina\\s+imported\\s+${gina.address}`));
     assert.match(fromPg.stdout, /strategy\s+gina-dca\s+imported/);
@@ -506,7 +507,7 @@ describe('vaultpilot import agentvault', () => {
     for (const rec of Object.values(other)) remember(rec.encrypted_privkey_hex, Buffer.from(rec.encrypted_privkey_hex, 'hex').toString('ascii'));
     writeFileSync(path.join(dir, 'other_store.json'), JSON.stringify(other));
     const before = await counts();
-    const run = await cli(['--wallet-store', path.join(dir, 'other_store.json'), '--encrypt-key', wrongKey, '--json']);
+    const run = await cli(['--wallet-store', path.join(dir, 'other_store.json'), `--encrypt-key=${wrongKey}`, '--json']);
     assert.equal(run.code, 1);
     const report = reportOf(run);
     assert.deepEqual(report.wallets, { imported: 0, skipped: 0, refused: 2 });
@@ -564,7 +565,7 @@ describe('vaultpilot import agentvault', () => {
         AWS_ACCESS_KEY_ID: kms.accessKeyId,
         AWS_SECRET_ACCESS_KEY: kms.secretAccessKey,
       };
-      const run = await cli(['--wallet-store', path.join(dir, 'kim_store.json'), '--encrypt-key', avKey, '--json'], { env });
+      const run = await cli(['--wallet-store', path.join(dir, 'kim_store.json'), `--encrypt-key=${avKey}`, '--json'], { env });
       assert.equal(run.code, 0, run.stderr);
       assert.equal(reportOf(run).key_provider, 'aws-kms');
       const row = await stack.server.ctx.db.selectFrom('wallets').selectAll().where('agent_id', '=', 'kim').executeTakeFirstOrThrow();

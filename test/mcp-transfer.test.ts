@@ -18,6 +18,10 @@ const EXPECTED_TOOLS = [
   // strategies (test/strategy-tools.test.ts)
   'create_strategy_dca', 'create_strategy', 'start_strategy', 'stop_strategy', 'update_strategy', 'delete_strategy', 'strategy_status',
   'list_strategies', 'tick_strategy', 'send_when_gas_below', 'dca_once', 'scheduled_send_once', 'micro_tip_equal', 'micro_tip_amounts',
+  // human approval (test/approvals.test.ts)
+  'get_approval_status', 'list_approvals',
+  // per-wallet policies (test/wallet-policy.test.ts)
+  'get_policy',
 ];
 
 interface Tx {
