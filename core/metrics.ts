@@ -87,3 +87,22 @@ export const authAuditDropped = new client.Counter({
   help: 'Refused-authentication audit rows dropped because the write queue was full',
   registers: [registry],
 });
+
+/**
+ * Guardrail decisions of MCP tool calls and worker sends: `allow`, `deny` or `require_approval`,
+ * by the rule that decided (`none` for an allow; rule names are the policy fields,
+ * `rate_limits.*`, `role`, `scope.*`).
+ */
+export const guardrailDecisions = new client.Counter({
+  name: 'vaultpilot_guardrail_decisions_total',
+  help: 'Guardrail decisions by decision and rule',
+  labelNames: ['decision', 'rule'] as const,
+  registers: [registry],
+});
+
+/** Approvals waiting for a human (worker; every worker counts them all from the database). */
+export const approvalsPending = new client.Gauge({
+  name: 'vaultpilot_approvals_pending',
+  help: 'Approvals waiting for a decision',
+  registers: [registry],
+});

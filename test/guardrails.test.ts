@@ -91,6 +91,9 @@ test('50 parallel calls against a limit of 10, over two replicas and both transp
       .execute();
     assert.equal(rows.length, 40);
     assert.ok(rows.every((r) => r.status === 'refused' && r.decision === 'deny' && r.rule === 'rate_limits.tools.list_wallets'));
+    // Both replicas run in this process and share its registry: the counter has all 40.
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    assert.match(metrics, /^vaultpilot_guardrail_decisions_total\{decision="deny",rule="rate_limits\.tools\.list_wallets"\} 40$/m);
   } finally {
     await Promise.all(clients.map((c) => c.close()));
   }

@@ -16,7 +16,7 @@ import { recordAudit } from '../../core/audit/log.ts';
 import { toVaultPilotError } from '../../core/errors.ts';
 import { consumeRateLimits } from '../../core/policy/rate-limit.ts';
 import { refusalDecision } from '../../core/policy/decision.ts';
-import { toolCalls, toolDuration } from '../../core/metrics.ts';
+import { guardrailDecisions, toolCalls, toolDuration } from '../../core/metrics.ts';
 import { authorizeTool, authorizeToolResult } from './authorize.ts';
 
 /** Who is calling over which connection; built per MCP request or SSE session. */
@@ -87,6 +87,7 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
       authorizeToolResult(session, spec, outcome);
       const seconds = (performance.now() - started) / 1000;
       toolCalls.inc({ tool: spec.name, outcome: 'ok' });
+      if (outcome.decision) guardrailDecisions.inc({ decision: outcome.decision.kind, rule: outcome.decision.rule ?? 'none' });
       toolDuration.observe({ tool: spec.name }, seconds);
       await recordAudit(session.core.db, {
         ...audit,
@@ -104,6 +105,8 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
       const outcome = e.status < 500 ? 'refused' : 'error';
       if (e.code === 'INTERNAL') session.core.logger.error({ err, requestId, tool: spec.name }, 'tool failed');
       toolCalls.inc({ tool: spec.name, outcome });
+      const refusal = refusalDecision(e);
+      if (refusal.decision) guardrailDecisions.inc({ decision: refusal.decision, rule: refusal.rule! });
       toolDuration.observe({ tool: spec.name }, seconds);
       const error = { code: e.code, message: e.message, details: e.details ?? null };
       await recordAudit(session.core.db, {
@@ -111,7 +114,7 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
         agentId,
         status: outcome,
         errorCode: e.code,
-        ...refusalDecision(e),
+        ...refusal,
         durationMs: seconds * 1000,
         response: { error },
       }).catch((auditErr: unknown) => session.core.logger.error({ err: auditErr, requestId }, 'audit write failed'));
