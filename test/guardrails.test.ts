@@ -221,3 +221,28 @@ test('behind TRUSTED_PROXIES, IP scopes and the audit log see the forwarded clie
   const refused = await stack.server.ctx.db.selectFrom('audit_events').select('ip').where('rule', '=', 'scope.ips').orderBy('id', 'desc').executeTakeFirstOrThrow();
   assert.equal(refused.ip, '203.0.113.9');
 });
+
+test('one-shots: a dry run reports the policy decision; a micro-tip needing approval is refused with APPROVAL_REQUIRED, nothing sent', async () => {
+  const principal = await adminPrincipal(stack);
+  const wallet = await fundedWallet(stack, principal, 'tipper', '1');
+  const recipients = [RECIPIENT, '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65'];
+  const dry = await callOk<{ simulation: { would_succeed: boolean; reason: string; policy: { decision: string; rule: string } } }>(admin, 'micro_tip_equal', {
+    agent_id: 'tipper',
+    recipients,
+    total_amount_eth: '0.06',
+    dry_run: true,
+  });
+  assert.deepEqual([dry.simulation.would_succeed, dry.simulation.reason, dry.simulation.policy.rule], [false, 'POLICY_SPEND_LIMIT', 'spend_cap_24h_eth']);
+  // 0.025 each: under the cap together, but each above the 0.02 threshold, and a micro-tip cannot wait.
+  const held = await callError(admin, 'micro_tip_equal', { agent_id: 'tipper', recipients, total_amount_eth: '0.05' });
+  assert.equal(held.code, 'APPROVAL_REQUIRED');
+  const audit = await stack.server.ctx.db
+    .selectFrom('audit_events')
+    .select(['decision', 'rule'])
+    .where('action', '=', 'micro_tip_equal')
+    .where('status', '=', 'refused')
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(audit, { decision: 'require_approval', rule: 'approval_threshold_eth' });
+  const txs = await stack.server.ctx.db.selectFrom('transactions').select('id').where('wallet_id', '=', wallet.id).execute();
+  assert.equal(txs.length, 0);
+});

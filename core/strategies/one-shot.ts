@@ -27,6 +27,7 @@ import type { TransactionView } from '../transactions/view.ts';
 import { getWalletByAgent, parseAgentId } from '../wallets/service.ts';
 import { gweiParam, timeParam } from './kinds/common.ts';
 import { kindOf, parseParams } from './kinds/index.ts';
+import { decideSends } from '../policy/enforce.ts';
 import { equalSplit, MAX_RECIPIENTS } from './kinds/micro-tip.ts';
 import { createStrategy, parseLabel, type StrategyView } from './service.ts';
 
@@ -36,8 +37,13 @@ export type NotSentReason = 'gas_above_ceiling' | 'not_due';
 /** A dry run's view of the sends: what they would cost and whether they would go through. */
 export interface SendsSimulation {
   would_succeed: boolean;
-  /** Why they would be refused: `INSUFFICIENT_FUNDS` or `CONFIRMATION_REQUIRED`; null when they would go. */
-  reason: 'INSUFFICIENT_FUNDS' | 'CONFIRMATION_REQUIRED' | null;
+  /**
+   * Why they would be refused: `INSUFFICIENT_FUNDS`, `CONFIRMATION_REQUIRED`, a policy code
+   * (`POLICY_*`) or `APPROVAL_REQUIRED` (one-shots cannot wait for a human); null when they would go.
+   */
+  reason: string | null;
+  /** The wallet policy's decision on these sends (docs/policies.md). */
+  policy: { decision: 'allow' | 'deny' | 'require_approval'; rule: string | null; message: string | null };
   balance: EthAmount;
   /** Balance minus what the wallet's unmined transactions may still spend. */
   available: EthAmount;
@@ -143,11 +149,15 @@ function totalOf(sends: Send[]): bigint {
 /**
  * Simulates `sends` from `wallet` without signing or writing: the rules of `simulate_transfer`
  * over all the sends together (funds for every amount plus every maximum fee; the spend gate on
- * the largest one).
+ * the largest one; the wallet policy's decision, which outranks the other reasons).
  * @throws {UpstreamError} `RPC_UNAVAILABLE` | {@link ValidationError} when a recipient contract rejects ETH.
  */
 async function simulateSends(ctx: CoreContext, wallet: WalletRow, sends: Send[], code: unknown): Promise<SendsSimulation> {
-  const [snap, reserved] = await Promise.all([readSendSnapshot(ctx, wallet.address), reservedByPending(ctx, wallet.id)]);
+  const [snap, reserved, decision] = await Promise.all([
+    readSendSnapshot(ctx, wallet.address),
+    reservedByPending(ctx, wallet.id),
+    decideSends(ctx, ctx.db, wallet, sends),
+  ]);
   const total = totalOf(sends);
   // Nodes refuse to estimate a transfer the balance cannot cover; a plain transfer is 21000 then.
   const gasLimits = total <= snap.balance
@@ -162,9 +172,11 @@ async function simulateSends(ctx: CoreContext, wallet: WalletRow, sends: Send[],
     reason = 'CONFIRMATION_REQUIRED';
   }
   if (available < total + maxFee) reason = 'INSUFFICIENT_FUNDS';
+  if (decision.decision !== 'allow') reason = decision.code;
   return {
     would_succeed: reason === null,
     reason,
+    policy: decision.decision === 'allow' ? { decision: 'allow', rule: null, message: null } : { decision: decision.decision, rule: decision.rule, message: decision.message },
     balance: ethAmount(snap.balance),
     available: ethAmount(available > 0n ? available : 0n),
     gas_limits: gasLimits.map(String),

@@ -96,7 +96,10 @@ const oneShotOut = {
   simulation: z
     .object({
       would_succeed: z.boolean(),
-      reason: z.enum(['INSUFFICIENT_FUNDS', 'CONFIRMATION_REQUIRED']).nullable(),
+      reason: z.string().nullable().describe('Why it would be refused: INSUFFICIENT_FUNDS, CONFIRMATION_REQUIRED, a POLICY_* code or APPROVAL_REQUIRED'),
+      policy: z
+        .object({ decision: z.enum(['allow', 'deny', 'require_approval']), rule: z.string().nullable(), message: z.string().nullable() })
+        .describe("The wallet policy's decision on these sends"),
       balance: ethAmountOut,
       available: ethAmountOut.describe('Balance minus what pending transactions may still spend'),
       gas_limits: z.array(z.string()).describe('Gas units per send'),
