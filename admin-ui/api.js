@@ -107,6 +107,8 @@ export const api = {
   listKeys: (signal) => request('/api/keys', { signal }),
   createKey: (body) => request('/api/keys', { method: 'POST', body }),
   revokeKey: (id) => request(`/api/keys/${encodeURIComponent(id)}/revoke`, { method: 'POST' }),
+  listTenants: (signal) => request('/api/tenants', { signal }),
+  createTenant: (body) => request('/api/tenants', { method: 'POST', body }),
 };
 
 function strategyPath(id) {

@@ -11,6 +11,7 @@ import { StrategiesView } from './components/strategies.js';
 import { TransactionsView } from './components/transactions.js';
 import { WalletsView } from './components/wallets.js';
 import { KeysView } from './components/keys.js';
+import { TenantsView } from './components/tenants.js';
 import { NoAccessView, allowedViews, setPrincipal } from './components/access.js';
 import { Spinner, html } from './components/ui.js';
 
@@ -22,6 +23,8 @@ const VIEWS = {
   events: { title: 'Events', component: EventsView },
   // `requires`: the permission a view needs (default api.read); see components/access.js.
   keys: { title: 'Keys', component: KeysView, requires: 'keys.manage' },
+  // Only the host operator (an owner key of the default tenant) has tenants.manage.
+  tenants: { title: 'Tenants', component: TenantsView, requires: 'tenants.manage' },
 };
 
 function parseHash() {

@@ -1,9 +1,16 @@
 /**
  * Tenants by name, as operator commands name them (`--tenant NAME`): look one up, create one
- * (`vaultpilot tenants create`), list them (`vaultpilot tenants list`).
+ * (`vaultpilot tenants create`, or with its first owner key over REST: `POST /api/tenants`), list
+ * them (`vaultpilot tenants list`, `GET /api/tenants`).
+ *
+ * Tenants are the host operator's to manage: over REST that is an owner key of the default
+ * tenant ({@link requireHostOperator}); the CLI, which runs on the host, acts for the operator.
  */
 import type { Db } from './db/connect.ts';
-import { ConflictError, ValidationError } from './errors.ts';
+import { DEFAULT_TENANT, type Principal } from './auth/api-keys.ts';
+import { createApiKey, parseCreateApiKey, type ApiKeyView } from './auth/keys.ts';
+import { can, requireAction } from './auth/roles.ts';
+import { ConflictError, ForbiddenError, ValidationError } from './errors.ts';
 
 /**
  * Finds a tenant by name. The default tenant is created when missing (as the server does at its
@@ -38,16 +45,26 @@ export interface TenantView {
 }
 
 /**
- * Creates a tenant. It has no key yet: make its first one with `vaultpilot keys create`.
+ * Checks a new tenant's name against the naming rule.
+ * @throws {ValidationError} `INVALID_INPUT` naming `name`.
+ */
+function parseTenantName(name: unknown): string {
+  if (typeof name !== 'string' || !TENANT_NAME_RE.test(name)) {
+    throw new ValidationError('name', name === undefined ? 'is required' : 'must be 1-64 letters, digits and _ . -, starting with a letter or digit');
+  }
+  return name;
+}
+
+/**
+ * Creates a tenant. It has no key yet: make its first one with `vaultpilot keys create`, or use
+ * {@link createTenantWithOwner}. Pass a transaction as `db` to create it inside one.
  * @throws {ValidationError} `name` when it breaks the naming rule | {@link ConflictError}
  *   `TENANT_EXISTS` when the name is taken.
  */
 export async function createTenant(db: Db, name: unknown): Promise<TenantView> {
-  if (typeof name !== 'string' || !TENANT_NAME_RE.test(name)) {
-    throw new ValidationError('name', 'must be 1-64 letters, digits and _ . -, starting with a letter or digit');
-  }
-  const row = await db.insertInto('tenants').values({ name }).onConflict((oc) => oc.column('name').doNothing()).returningAll().executeTakeFirst();
-  if (!row) throw new ConflictError('TENANT_EXISTS', `a tenant named "${name}" already exists`);
+  const tenantName = parseTenantName(name);
+  const row = await db.insertInto('tenants').values({ name: tenantName }).onConflict((oc) => oc.column('name').doNothing()).returningAll().executeTakeFirst();
+  if (!row) throw new ConflictError('TENANT_EXISTS', `a tenant named "${tenantName}" already exists`);
   return { id: row.id, name: row.name, created_at: row.created_at.toISOString(), keys: 0, wallets: 0 };
 }
 
@@ -63,4 +80,76 @@ export async function listTenants(db: Db): Promise<TenantView[]> {
     .orderBy('t.name')
     .execute();
   return rows.map((r) => ({ id: r.id, name: r.name, created_at: r.created_at.toISOString(), keys: Number(r.keys ?? 0), wallets: Number(r.wallets ?? 0) }));
+}
+
+/**
+ * Whether `principal` is the host operator: an owner key of the default tenant
+ * ({@link DEFAULT_TENANT}, the tenant of the bootstrap admin key). Only such keys take the host
+ * actions of core/auth/roles.ts (`tenants.manage`).
+ */
+export async function isHostOperator(db: Db, principal: Principal): Promise<boolean> {
+  if (!can(principal.role, 'tenants.manage')) return false;
+  const tenant = await db.selectFrom('tenants').select('name').where('id', '=', principal.tenantId).executeTakeFirst();
+  return tenant?.name === DEFAULT_TENANT;
+}
+
+/**
+ * Requires that `principal` is the host operator ({@link isHostOperator}): the check every
+ * surface that manages tenants makes (REST `/api/tenants`, and {@link createTenantWithOwner}).
+ * @throws {ForbiddenError} `FORBIDDEN` with `details: { rule: 'role', role, action: 'tenants.manage' }`
+ *   for a role other than owner, or an owner key of any tenant but the default one.
+ */
+export async function requireHostOperator(db: Db, principal: Principal): Promise<void> {
+  requireAction(principal.role, 'tenants.manage');
+  if (!(await isHostOperator(db, principal))) {
+    throw new ForbiddenError(`only owner keys of the "${DEFAULT_TENANT}" tenant (the host operator) may manage tenants`, {
+      rule: 'role',
+      role: principal.role,
+      action: 'tenants.manage',
+    });
+  }
+}
+
+/** What {@link createTenantWithOwner} takes (REST field names in the comments). */
+export interface CreateTenantWithOwnerInput {
+  /** `name`: the tenant's name (see {@link createTenant}). */
+  name: unknown;
+  /** `owner_key_name`: the first key's name; absent: `owner`. */
+  ownerKeyName?: unknown;
+  /** `owner_key_expires_at`: ISO 8601 with a time zone, in the future; absent: never expires. */
+  ownerKeyExpiresAt?: unknown;
+}
+
+/**
+ * Creates a tenant and its first owner key in one database transaction: either both exist
+ * afterwards or neither does. The key is unscoped and its `created_by` is `null`, as for keys the
+ * CLI makes (the creator belongs to another tenant, whose key ids the new tenant never sees; the
+ * caller's audit row records who did it).
+ * @param actor the key asking (REST), checked with {@link requireHostOperator}; `null` for the CLI.
+ * @returns the tenant (with its one key counted), the key's view and the plaintext key, which is
+ *   shown once and never stored.
+ * @throws {ValidationError} `INVALID_INPUT` naming `name`, `owner_key_name` or
+ *   `owner_key_expires_at` | {@link ConflictError} `TENANT_EXISTS` | {@link ForbiddenError}
+ *   `FORBIDDEN` (`rule: 'role'`) — nothing is written in any of these cases.
+ */
+export async function createTenantWithOwner(
+  db: Db,
+  actor: Principal | null,
+  input: CreateTenantWithOwnerInput,
+): Promise<{ tenant: TenantView; key: ApiKeyView; apiKey: string }> {
+  if (actor) await requireHostOperator(db, actor);
+  const name = parseTenantName(input.name);
+  const keyInput = { name: input.ownerKeyName === undefined ? 'owner' : input.ownerKeyName, role: 'owner', expiresAt: input.ownerKeyExpiresAt };
+  try {
+    parseCreateApiKey(keyInput);
+  } catch (err) {
+    // The key's fields have the request's names: `owner_key_name`, `owner_key_expires_at`.
+    if (err instanceof ValidationError) throw new ValidationError(`owner_key_${err.field}`, err.message.slice(err.field.length + 2));
+    throw err;
+  }
+  return db.transaction().execute(async (trx) => {
+    const tenant = await createTenant(trx, name);
+    const created = await createApiKey(trx, null, { tenantId: tenant.id, ...keyInput });
+    return { tenant: { ...tenant, keys: 1 }, key: created.key, apiKey: created.apiKey };
+  });
 }

@@ -9,6 +9,7 @@ import { requireAuth } from './auth.ts';
 import { clientAddress } from '../core/auth/client-ip.ts';
 import { authorizeApi } from './authorize/index.ts';
 import { keyRoutes } from './api/keys.ts';
+import { tenantRoutes } from './api/tenants.ts';
 import { healthRoutes } from './health.ts';
 import { mcpRoutes } from './mcp/transports.ts';
 import { errorResponse } from './api/errors.ts';
@@ -56,6 +57,7 @@ export function buildApp(core: CoreContext): BuiltApp {
   // The role matrix on every route below (server/authorize); wallet scopes are core's.
   api.use('*', authorizeApi(core));
   api.route('/keys', keyRoutes(core));
+  api.route('/tenants', tenantRoutes(core));
   api.route('/wallets', walletRoutes(core));
   api.route('/transactions', transactionRoutes(core));
   api.route('/strategies', strategyRoutes(core));

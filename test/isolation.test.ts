@@ -10,7 +10,9 @@
  * {@link TOOL_CASES} / {@link ROUTE_CASES} fails the coverage tests. To cover a new tool or route,
  * add one entry: a function from the identifiers to a list of cases, each `not_found` (B must get
  * a not-found error, worded exactly as for an id that exists nowhere), `ok` (must succeed, and on
- * B's own rows only) or `any` (may succeed or fail, but leaks nothing).
+ * B's own rows only) or `any` (may succeed or fail, but leaks nothing); a REST route may also be
+ * `forbidden` (B must get 403 `FORBIDDEN`, `rule: 'role'`: the host operator's routes, which
+ * only tenant A, the default tenant, may use).
  *
  * Agent ids and strategy labels are per tenant, so B may legitimately own the same names as A:
  * `shared` is an agent id both tenants hold a wallet for (B must only ever see its own), and the
@@ -95,7 +97,8 @@ interface RouteCase {
   params?: Record<string, string | undefined>;
   query?: Record<string, string | undefined>;
   body?: unknown;
-  expect: Expect;
+  /** `forbidden`: B must get 403 `FORBIDDEN` with `details.rule` `role` (and nothing changes). */
+  expect: Expect | 'forbidden';
   /**
    * The response lists audit events (`jsonl`, `csv`, or the JSON key of the list): B's events
    * carry the A ids B sent in its calls, so each event may echo what B sent; an event that is one
@@ -343,6 +346,9 @@ const ROUTE_CASES: Record<string, (x: CaseCtx) => RouteCase[]> = {
   'POST /api/keys': () => [{ body: { name: 'isolation-b-viewer', role: 'viewer' }, expect: 'ok' }],
   'DELETE /api/keys/{id}': (x) => [{ params: { id: x.a.keyId }, expect: 'not_found' }],
   'POST /api/keys/{id}/revoke': (x) => [{ params: { id: x.a.keyId }, expect: 'not_found' }],
+  // The host operator's (owner keys of the default tenant, here A's): B is refused, nothing is created.
+  'GET /api/tenants': () => [{ expect: 'forbidden' }],
+  'POST /api/tenants': () => [{ body: { name: 'isolation-b-made-tenant' }, expect: 'forbidden' }, { body: { name: 'default' }, expect: 'forbidden' }],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -590,7 +596,7 @@ describe('tenant isolation: tenant B with tenant A\'s ids', () => {
   let bTools: Tool[];
   let aAuditIds: Set<string>;
   let aAddresses: string[];
-  let before_: { rows: Record<string, string[]>; chain: Array<{ address: string; balance: string; nonce: number; pending: number }>; maxAuditId: string };
+  let before_: { rows: Record<string, string[]>; chain: Array<{ address: string; balance: string; nonce: number; pending: number }>; maxAuditId: string; tenants: string[] };
   let revokedKey: string;
   let bShared: { id: string; address: string };
   const controlFailures: string[] = [];
@@ -624,6 +630,11 @@ describe('tenant isolation: tenant B with tenant A\'s ids', () => {
     } finally {
       provider.destroy();
     }
+  }
+
+  /** Every tenant row, as JSON lines (B's refused POST /api/tenants must not add one). */
+  async function tenantList(): Promise<string[]> {
+    return (await stack.server.ctx.db.selectFrom('tenants').selectAll().orderBy('id').execute()).map((r) => JSON.stringify(r));
   }
 
   async function fund(address: string, eth: string): Promise<void> {
@@ -771,7 +782,7 @@ describe('tenant isolation: tenant B with tenant A\'s ids', () => {
     aAuditIds = new Set((await db.selectFrom('audit_events').select('id').where('tenant_id', '=', aPrincipal.tenantId).execute()).map((r) => r.id));
     aAddresses = (await db.selectFrom('wallets').select('address').where('tenant_id', '=', aPrincipal.tenantId).execute()).map((r) => r.address);
     const max = await db.selectFrom('audit_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirstOrThrow();
-    before_ = { rows: await snapshot(stack, aPrincipal.tenantId), chain: await chainState(aAddresses), maxAuditId: String(max.max ?? '0') };
+    before_ = { rows: await snapshot(stack, aPrincipal.tenantId), chain: await chainState(aAddresses), maxAuditId: String(max.max ?? '0'), tenants: await tenantList() };
   });
   after(async () => {
     await stack?.close();
@@ -875,6 +886,10 @@ describe('tenant isolation: tenant B with tenant A\'s ids', () => {
           if (leaked.length) failures.push(`${what} returned tenant A's ${leaked.join(', ')}`);
         }
         if (c.expect === 'ok' && (r.status < 200 || r.status > 299)) failures.push(`${what} should succeed, got ${r.status}: ${r.text.slice(0, 300)}`);
+        if (c.expect === 'forbidden') {
+          const err = (r.json as { error?: { code?: string; details?: { rule?: string } } } | null)?.error;
+          if (r.status !== 403 || err?.code !== 'FORBIDDEN' || err.details?.rule !== 'role') failures.push(`${what} should be 403 FORBIDDEN (rule role), got ${r.status}: ${r.text.slice(0, 300)}`);
+        }
         if (c.expect === 'not_found') {
           const code = (r.json as { error?: { code?: string } } | null)?.error?.code ?? '';
           if (r.status !== 404 || !NOT_FOUND_CODES.includes(code)) {
@@ -931,6 +946,7 @@ describe('tenant isolation: tenant B with tenant A\'s ids', () => {
     assert.deepEqual(Object.keys(now).sort(), Object.keys(before_.rows).sort());
     for (const table of Object.keys(before_.rows)) assert.deepEqual(now[table], before_.rows[table], `tenant A's ${table} rows changed`);
     assert.deepEqual(await chainState(aAddresses), before_.chain, 'A\'s balances and nonces on the chain changed');
+    assert.deepEqual(await tenantList(), before_.tenants, 'B\'s calls created or changed a tenant');
   });
 
   test('audit: every row B\'s calls wrote carries B\'s tenant, and B\'s event list shows none of A\'s events', async () => {

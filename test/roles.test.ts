@@ -115,6 +115,8 @@ describe('role matrix: REST', () => {
     { method: 'GET', path: () => '/api/keys', allow: MANAGERS, ok: 200 },
     { method: 'POST', path: () => '/api/keys', body: { name: 'matrix', role: 'viewer' }, allow: MANAGERS, ok: 201 },
     { method: 'POST', path: () => `/api/keys/${none}/revoke`, allow: MANAGERS, ok: 404 },
+    // The host operator's: owner keys of the default tenant only (test/tenants.test.ts has the rest).
+    { method: 'GET', path: () => '/api/tenants', allow: ['owner'], ok: 200 },
   ];
 
   for (const role of ALL) {
@@ -154,6 +156,9 @@ describe('role matrix: REST', () => {
     assert.deepEqual(res.json.principal.permissions, ['mcp.read', 'mcp.write']);
     const owner = await rest<{ principal: { permissions: string[]; scopes: unknown } }>({ key: keys.owner }, 'GET', '/api/session');
     assert.ok(owner.json.principal.permissions.includes('keys.manage'));
+    assert.ok(owner.json.principal.permissions.includes('tenants.manage'), 'an owner of the default tenant is the host operator');
+    const admin = await rest<{ principal: { permissions: string[] } }>({ key: keys.admin }, 'GET', '/api/session');
+    assert.ok(!admin.json.principal.permissions.includes('tenants.manage'));
     assert.deepEqual(owner.json.principal.scopes, { tools: null, wallets: null, ips: null });
   });
 });

@@ -20,7 +20,7 @@ export function currentPrincipal() {
 /**
  * Whether the signed-in key's role may take `action`: `api.read`, `api.write` (strategy
  * Start/Stop and other changes), `approvals.decide`, `policies.write`, `keys.manage`,
- * `audit.export`.
+ * `audit.export`, `tenants.manage` (the host operator only: owner keys of the default tenant).
  */
 export function can(action) {
   return Boolean(current && Array.isArray(current.permissions) && current.permissions.includes(action));

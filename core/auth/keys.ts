@@ -191,7 +191,9 @@ function keysQuery(db: Db, tenantId: string) {
 }
 
 /**
- * Creates an API key in `input.tenantId`.
+ * Creates an API key in `input.tenantId`. `db` may be a transaction (`db.transaction()`), so the
+ * key commits or rolls back with the caller's other writes (core/tenants.ts creates a tenant and
+ * its first owner key that way).
  * @param creator the key asking (REST), or `null` for the CLI.
  * @returns the key's view and the plaintext key, which is shown once and never stored.
  * @throws {ValidationError} `INVALID_INPUT` naming the field | {@link ForbiddenError}

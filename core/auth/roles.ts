@@ -13,6 +13,11 @@
  * | `policies.write`  | yes   | yes   | no       | no     | no    |
  * | `keys.manage`     | yes   | yes   | no       | no     | no    |
  * | `audit.export`    | yes   | yes   | yes      | yes    | no    |
+ * | `tenants.manage`  | yes*  | no    | no       | no     | no    |
+ *
+ * (*) `tenants.manage` is a host action ({@link HOST_ACTIONS}): the role is not enough, the key
+ * must also belong to the default tenant, the host operator's (core/tenants.ts
+ * `requireHostOperator`). An owner of any other tenant is refused it like a role that lacks it.
  *
  * Key management is further ranked: nobody creates a key of a higher role than their own, and
  * an admin can neither create nor revoke an owner key ({@link canManageKeyOfRole}).
@@ -24,13 +29,20 @@ import { ForbiddenError } from '../errors.ts';
 export const ROLES = ['owner', 'admin', 'operator', 'viewer', 'agent'] as const satisfies readonly Role[];
 
 /** What a role may be asked to do. */
-export const ACTIONS = ['mcp.read', 'mcp.write', 'api.read', 'api.write', 'approvals.decide', 'policies.write', 'keys.manage', 'audit.export'] as const;
+export const ACTIONS = ['mcp.read', 'mcp.write', 'api.read', 'api.write', 'approvals.decide', 'policies.write', 'keys.manage', 'audit.export', 'tenants.manage'] as const;
 export type Action = (typeof ACTIONS)[number];
+
+/**
+ * Actions of the host operator rather than of a tenant: besides the role, they need a key of the
+ * default tenant (checked by core/tenants.ts `requireHostOperator`, which callers use instead of
+ * {@link requireAction} alone).
+ */
+export const HOST_ACTIONS: ReadonlySet<Action> = new Set<Action>(['tenants.manage']);
 
 /** The matrix: the actions each role may take. */
 export const ROLE_MATRIX: Readonly<Record<Role, ReadonlySet<Action>>> = {
   owner: new Set(ACTIONS),
-  admin: new Set(ACTIONS),
+  admin: new Set(ACTIONS.filter((a) => a !== 'tenants.manage')),
   operator: new Set<Action>(['mcp.read', 'mcp.write', 'api.read', 'api.write', 'approvals.decide', 'audit.export']),
   viewer: new Set<Action>(['mcp.read', 'api.read', 'audit.export']),
   agent: new Set<Action>(['mcp.read', 'mcp.write']),
@@ -46,6 +58,7 @@ const ACTION_TEXT: Record<Action, string> = {
   'policies.write': 'change policies',
   'keys.manage': 'manage API keys',
   'audit.export': 'read or export the audit log',
+  'tenants.manage': 'manage tenants',
 };
 
 /**
@@ -64,9 +77,13 @@ export function can(role: Role, action: Action): boolean {
   return ROLE_MATRIX[role]?.has(action) ?? false;
 }
 
-/** Every action `role` may take, in {@link ACTIONS} order (what `GET /api/session` reports). */
-export function permissionsOf(role: Role): Action[] {
-  return ACTIONS.filter((a) => can(role, a));
+/**
+ * Every action `role` may take, in {@link ACTIONS} order (what `GET /api/session` reports). The
+ * {@link HOST_ACTIONS} are left out unless `hostOperator` says the key belongs to the default
+ * tenant (core/tenants.ts `isHostOperator`).
+ */
+export function permissionsOf(role: Role, opts: { hostOperator?: boolean } = {}): Action[] {
+  return ACTIONS.filter((a) => can(role, a) && (opts.hostOperator === true || !HOST_ACTIONS.has(a)));
 }
 
 /**

@@ -74,6 +74,23 @@ export const OPENAPI = {
         },
       ]),
     ),
+    '/api/tenants': {
+      get: {
+        summary: 'Every tenant, by name, with its live (not revoked) key and wallet counts (the host operator only: owner keys of the default tenant; docs/access-control.md)',
+        responses: { '200': { description: 'The tenants', content: { 'application/json': { schema: { type: 'object', required: ['tenants'], properties: { tenants: { type: 'array', items: { $ref: '#/components/schemas/Tenant' } } } } } } }, ...forbidden, ...errors },
+      },
+      post: {
+        summary: 'Create a tenant and its first owner key, in one transaction; the key is returned once, in api_key, and never again',
+        description: 'The host operator only (owner keys of the default tenant). Audited, with api_key redacted; nothing is written on a refusal.',
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/TenantCreate' } } } },
+        responses: {
+          '201': { description: 'The new tenant and its owner key', content: { 'application/json': { schema: { type: 'object', required: ['tenant', 'key', 'api_key'], properties: { tenant: { $ref: '#/components/schemas/Tenant' }, key: { $ref: '#/components/schemas/ApiKey' }, api_key: { type: 'string', description: 'vp_<8 hex>_<43 base64url>: the new tenant\'s owner key; store it now, it is not shown again' } } } } } },
+          '409': { description: 'TENANT_EXISTS', content: { 'application/json': { schema: error } } },
+          ...forbidden,
+          ...errors,
+        },
+      },
+    },
     '/api/wallets': {
       get: { summary: 'List wallets, newest first', parameters: paging, responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('wallets', 'Wallet') } } }, ...errors } },
     },
@@ -316,7 +333,7 @@ export const OPENAPI = {
             properties: {
               key_id: str, name: str, role: { enum: ['owner', 'admin', 'operator', 'viewer', 'agent'] }, tenant_id: str,
               scopes: { type: 'object', description: 'The key\'s scopes; null is unrestricted', properties: { tools: { type: ['array', 'null'], items: str }, wallets: { type: ['array', 'null'], items: str }, ips: { type: ['array', 'null'], items: str } } },
-              permissions: { type: 'array', items: str, description: 'What the role may do: mcp.read, mcp.write, api.read, api.write, approvals.decide, policies.write, keys.manage, audit.export' },
+              permissions: { type: 'array', items: str, description: 'What the role may do: mcp.read, mcp.write, api.read, api.write, approvals.decide, policies.write, keys.manage, audit.export, and tenants.manage for the host operator (owner keys of the default tenant)' },
             },
           },
         },
@@ -329,6 +346,23 @@ export const OPENAPI = {
           allowed_tools: { type: ['array', 'null'], items: str }, allowed_wallets: { type: ['array', 'null'], items: str }, allowed_ips: { type: ['array', 'null'], items: str },
           expires_at: { type: ['string', 'null'], format: 'date-time' }, last_used_at: { type: ['string', 'null'], format: 'date-time' }, revoked_at: { type: ['string', 'null'], format: 'date-time' },
           created_at: { type: 'string', format: 'date-time' }, created_by: { type: ['string', 'null'], description: 'Visible id of the creating key; null for the CLI and the bootstrap key' },
+        },
+      },
+      Tenant: {
+        type: 'object',
+        properties: {
+          id: str, name: str, created_at: { type: 'string', format: 'date-time' },
+          keys: { type: 'integer', description: 'Keys not revoked (expired ones included)' }, wallets: { type: 'integer' },
+        },
+      },
+      TenantCreate: {
+        type: 'object',
+        required: ['name'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'New and unique: 1-64 letters, digits and _ . -, starting with a letter or digit' },
+          owner_key_name: { type: 'string', minLength: 1, maxLength: 100, description: 'Name of the first owner key; left out: owner' },
+          owner_key_expires_at: { type: 'string', format: 'date-time', description: 'In the future; left out: the owner key never expires' },
         },
       },
       ApiKeyCreate: {

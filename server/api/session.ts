@@ -1,7 +1,8 @@
 /**
  * Admin UI sessions: `POST /api/session {"api_key"}` signs in and sets the HttpOnly,
  * SameSite=Strict session cookie; `GET` returns the signed-in principal with its role, scopes
- * and the actions the role allows (core/auth/roles.ts), so the UI shows only what it may do;
+ * and the actions the role allows (core/auth/roles.ts; `tenants.manage` only for the host operator,
+ * an owner key of the default tenant), so the UI shows only what it may do;
  * `DELETE` signs out. Sign-in and sign-out are audited; the key is never stored or logged. A key
  * with an IP scope signs in only from inside it. Every role may use these routes.
  */
@@ -15,8 +16,10 @@ import { AuthError, ValidationError } from '../../core/errors.ts';
 import type { AppEnv } from '../env.ts';
 import { SESSION_COOKIE, clientIp, refusalAuditor, refuseOutsideIpScope, requireAuth } from '../auth.ts';
 import { permissionsOf } from '../../core/auth/roles.ts';
+import { isHostOperator } from '../../core/tenants.ts';
 
-function principalBody(p: Principal) {
+async function principalBody(core: CoreContext, p: Principal) {
+  const hostOperator = await isHostOperator(core.db, p);
   return {
     principal: {
       key_id: p.keyPrefix,
@@ -24,7 +27,7 @@ function principalBody(p: Principal) {
       role: p.role,
       tenant_id: p.tenantId,
       scopes: { tools: p.scopes.tools, wallets: p.scopes.wallets, ips: p.scopes.ips },
-      permissions: permissionsOf(p.role),
+      permissions: permissionsOf(p.role, { hostOperator }),
     },
   };
 }
@@ -64,10 +67,10 @@ export function sessionRoutes(core: CoreContext): Hono<AppEnv> {
       maxAge: Math.floor(SESSION_TTL_MS / 1000),
     });
     await recordAudit(core.db, { tenantId: principal.tenantId, kind: 'api_write', action: 'POST /api/session', principal: principal.keyPrefix, status: 'ok', requestId: c.get('requestId'), ip: clientIp(c) });
-    return c.json(principalBody(principal));
+    return c.json(await principalBody(core, principal));
   });
 
-  routes.get('/', requireAuth(core, { allowSession: true }), (c) => c.json(principalBody(c.get('principal'))));
+  routes.get('/', requireAuth(core, { allowSession: true }), async (c) => c.json(await principalBody(core, c.get('principal'))));
 
   routes.delete('/', requireAuth(core, { allowSession: true }), async (c) => {
     const token = getCookie(c, SESSION_COOKIE);

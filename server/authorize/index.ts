@@ -5,7 +5,9 @@
  *   action by method and path ({@link restAction}) and refuses it when the role may not take
  *   it, so a route added later is covered by default (reads are `api.read`, writes `api.write`);
  * - {@link requireRole}`(action)` for a route or group that needs a specific action
- *   (`keys.manage` on `/api/keys`, `policies.write` on policy writes).
+ *   (`keys.manage` on `/api/keys`, `policies.write` on policy writes);
+ * - {@link requireCheck}`(check)` for a condition beyond the role (`/api/tenants`: an owner key of
+ *   the default tenant, core/tenants.ts `requireHostOperator`), refused and audited the same way.
  * `/api/session` and `/api/openapi.json` are mounted before both and open to every role. A
  * refusal is a 403 `FORBIDDEN` with `details: { rule: 'role', role, action }`, and one audit row
  * (`api_write` for a write, `auth` for a read). Wallet scopes are enforced in core, where every
@@ -23,7 +25,7 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * The action a REST request needs, from its method and full path (`/api/...`):
- * `/api/keys…` → `keys.manage`; reads of `/api/events…` → `audit.export`; writes under
+ * `/api/keys…` → `keys.manage`; `/api/tenants…` → `tenants.manage`; reads of `/api/events…` → `audit.export`; writes under
  * `/api/approvals` → `approvals.decide`; writes to a `…/policy` or `/api/policies…` path →
  * `policies.write`; any other read → `api.read`, any other write → `api.write`.
  */
@@ -31,6 +33,7 @@ export function restAction(method: string, path: string): Action {
   const read = READ_METHODS.has(method.toUpperCase());
   const p = path.replace(/\/+$/, '');
   if (p === '/api/keys' || p.startsWith('/api/keys/')) return 'keys.manage';
+  if (p === '/api/tenants' || p.startsWith('/api/tenants/')) return 'tenants.manage';
   if (read && (p === '/api/events' || p.startsWith('/api/events/'))) return 'audit.export';
   if (!read && p.startsWith('/api/approvals/')) return 'approvals.decide';
   if (!read && (/\/polic(y|ies)(\/|$)/.test(p))) return 'policies.write';
@@ -48,7 +51,7 @@ async function refuse(core: CoreContext, c: Context<AppEnv>, err: ForbiddenError
     status: 'refused',
     errorCode: err.code,
     decision: 'deny',
-    rule: 'role',
+    rule: typeof err.details?.rule === 'string' ? err.details.rule : 'role',
     response: { error: { code: err.code, message: err.message, details: err.details ?? null } },
     requestId: c.get('requestId'),
     ip: clientIp(c),
@@ -66,6 +69,23 @@ export function requireRole(core: CoreContext, action: Action | ((c: Context<App
     const needed = typeof action === 'function' ? action(c) : action;
     try {
       requireAction(c.get('principal').role, needed);
+    } catch (err) {
+      if (err instanceof ForbiddenError) await refuse(core, c, err);
+      throw err;
+    }
+    await next();
+  };
+}
+
+/**
+ * Refuses the request unless `check` (given the request's context) resolves: for conditions the
+ * role alone does not decide. A {@link ForbiddenError} it throws is audited like a role refusal
+ * and answered 403; any other error propagates as it is.
+ */
+export function requireCheck(core: CoreContext, check: (c: Context<AppEnv>) => Promise<void> | void): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    try {
+      await check(c);
     } catch (err) {
       if (err instanceof ForbiddenError) await refuse(core, c, err);
       throw err;
