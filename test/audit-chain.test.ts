@@ -24,6 +24,7 @@ import * as m0003 from '../core/db/migrations/0003_strategies.ts';
 import * as m0004 from '../core/db/migrations/0004_guardrails.ts';
 import { recordAudit } from '../core/audit/log.ts';
 import { verifyAuditLog } from '../core/audit/verify.ts';
+import { sealAuditLog } from '../core/audit/seal.ts';
 import { GENESIS_HASH } from '../core/audit/chain.ts';
 import { createTestDatabase, startStack, TEST_FERNET_KEY, type Stack } from './harness.ts';
 import { runCli } from './custody-harness.ts';
@@ -33,13 +34,13 @@ const cliEnv = (databaseUrl: string) => ({ DATABASE_URL: databaseUrl, FERNET_KEY
 
 /**
  * Re-verifies JSONL export lines exactly as docs/audit-log.md tells a third party to: per
- * tenant_id in id order, hash = sha256_hex(prev_hash || JCS(row without id and hash)).
+ * tenant_id in chain_seq order, hash = sha256_hex(prev_hash || JCS(row without id and hash)).
  * @returns the number of rows checked per chain; throws on the first broken row.
  */
 function reverifyExport(lines: Array<Record<string, unknown>>): Map<string, number> {
   const heads = new Map<string, string>();
   const counts = new Map<string, number>();
-  for (const line of [...lines].sort((a, b) => Number(BigInt(String(a.id)) - BigInt(String(b.id))))) {
+  for (const line of [...lines].sort((a, b) => Number(BigInt(String(a.chain_seq)) - BigInt(String(b.chain_seq))))) {
     const chain = String(line.tenant_id ?? 'unscoped');
     const { id, hash, ...fields } = line;
     const expectedPrev = heads.get(chain) ?? '0'.repeat(64);
@@ -110,6 +111,9 @@ describe('audit chain: upgrade from 0004', () => {
 
     await recordAudit(db, { tenantId: a, kind: 'cli', action: 'after.upgrade', principal: 'cli', status: 'ok', request: { n: 1n, nested: { z: 1, a: [undefined, 2] } } });
     await recordAudit(db, { tenantId: null, kind: 'auth', action: 'POST /api/session', principal: null, status: 'refused', errorCode: 'UNAUTHENTICATED' });
+    const pending = await verifyAuditLog(db);
+    assert.deepEqual(pending.chains.map((c) => c.unsealed).sort(), [0, 1, 1], 'new rows wait, unsealed, for the sealer');
+    assert.equal(await sealAuditLog(db), 2);
     const again = await verifyAuditLog(db);
     assert.equal(again.ok, true, JSON.stringify(again.chains));
     assert.equal(again.chains.reduce((n, c) => n + c.rows, 0), 27);
@@ -148,10 +152,11 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
     if (outDir) await rm(outDir, { recursive: true, force: true });
   });
 
-  test('concurrent appends from many connections leave every chain intact', async (t) => {
+  test('concurrent appends from many connections, sealed by two sealers meanwhile, leave every chain intact', async (t) => {
     const other = (await db.insertInto('tenants').values({ name: 'concurrent' }).returning('id').executeTakeFirstOrThrow()).id;
     const { db: pool } = connectDb(stack.databaseUrl, 16);
     try {
+      await sealAuditLog(db);
       const before = await verifyAuditLog(db);
       const rowsBefore = before.chains.reduce((n, c) => n + c.rows, 0);
       const tenants = [tenantId, other, null];
@@ -175,15 +180,41 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
             await sql`select pg_sleep(0.002)`.execute(trx);
             await recordAudit(trx, entry);
           });
+        } else if (i % 20 === 3) {
+          // Committed late: rows with higher ids are sealed before this one exists for the sealer.
+          await pool.transaction().execute(async (trx) => {
+            await recordAudit(trx, entry);
+            await sql`select pg_sleep(0.05)`.execute(trx);
+          });
         } else {
           await recordAudit(pool, entry);
         }
         committed += 1;
       });
       const started = performance.now();
+      // Two sealers (as two workers would run) race the writers and each other.
+      let writing = true;
+      const sealer = async () => {
+        while (writing) {
+          await sealAuditLog(pool);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      };
+      const sealers = [sealer(), sealer()];
       await Promise.all(jobs.map((job) => job()));
       t.diagnostic(`240 concurrent appends over 16 connections in ${Math.round(performance.now() - started)} ms`);
+      writing = false;
+      await Promise.all(sealers);
+      await sealAuditLog(pool);
       const after = await verifyAuditLog(db);
+      assert.ok(after.chains.every((c) => c.unsealed === 0));
+      // Late commits took later chain positions than rows with higher ids: chain order is not id order.
+      const outOfIdOrder = await sql<{ n: string }>`
+        select count(*)::text as n from (
+          select id, lag(id) over (partition by tenant_id order by chain_seq) as prev_id from audit_events where chain_seq is not null
+        ) x where prev_id > id
+      `.execute(db);
+      assert.ok(Number(outOfIdOrder.rows[0]!.n) > 0);
       assert.equal(after.ok, true, JSON.stringify(after.chains.filter((c) => c.broken)));
       assert.equal(after.chains.reduce((n, c) => n + c.rows, 0), rowsBefore + committed);
       assert.equal(committed, 240 - 24);
@@ -192,8 +223,19 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
     }
   });
 
-  test('the application connection can neither UPDATE, DELETE nor TRUNCATE audit rows', async () => {
-    const row = await db.selectFrom('audit_events').select(['id', 'response']).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+  test('the application connection can neither UPDATE, DELETE nor TRUNCATE audit rows; sealing sets only the chain columns, once', async () => {
+    await sealAuditLog(db);
+    const row = await db.selectFrom('audit_events').select(['id', 'response', 'hash']).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+    assert.ok(row.hash, 'sealed');
+    await assert.rejects(db.updateTable('audit_events').set({ hash: 'a'.repeat(64) }).where('id', '=', row.id).execute(), /audit_events is append-only: UPDATE refused/, 'a sealed row is never resealed');
+    await recordAudit(db, { tenantId, kind: 'cli', action: 'unsealed', principal: 'cli', status: 'ok' });
+    const fresh = await db.selectFrom('audit_events').select('id').where('action', '=', 'unsealed').executeTakeFirstOrThrow();
+    await assert.rejects(
+      db.updateTable('audit_events').set({ status: 'error', chain_seq: '999999', prev_hash: 'a'.repeat(64), hash: 'b'.repeat(64) }).where('id', '=', fresh.id).execute(),
+      /audit_events is append-only: UPDATE refused/,
+      'sealing cannot change the content',
+    );
+    await assert.rejects(db.updateTable('audit_events').set({ status: 'error' }).where('id', '=', fresh.id).execute(), /append-only: UPDATE refused/, 'nor can anything change an unsealed row');
     await assert.rejects(db.updateTable('audit_events').set({ status: 'error' }).where('id', '=', row.id).execute(), /audit_events is append-only: UPDATE refused/);
     await assert.rejects(db.deleteFrom('audit_events').where('id', '=', row.id).execute(), /audit_events is append-only: DELETE refused/);
     await assert.rejects(sql`truncate audit_events`.execute(db), /audit_events is append-only: TRUNCATE refused/);
@@ -205,10 +247,12 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
       sql`insert into audit_events (tenant_id, kind, action, status, prev_hash, hash) values (${tenantId}, 'cli', 'forged', 'ok', 'abc', 'def')`.execute(db),
       /audit_events_hash_format/,
     );
+    assert.equal(await sealAuditLog(db), 1);
     assert.equal((await verifyAuditLog(db)).ok, true);
   });
 
   test('an edited row is reported by `audit verify` (exactly that row); restoring it makes the chain whole again', async () => {
+    await sealAuditLog(db); // what the worker does within a second
     const target = await db
       .selectFrom('audit_events')
       .select(['id', 'response'])
@@ -242,7 +286,9 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
   });
 
   test('a deleted row is reported at the row after it (prev_hash mismatch); a deleted first row too', async () => {
-    const rows = await db.selectFrom('audit_events').select('id').where('tenant_id', '=', tenantId).orderBy('id').execute();
+    await sealAuditLog(db);
+    // Chain order is chain_seq (a row committed late is sealed late), not id.
+    const rows = await db.selectFrom('audit_events').select('id').where('tenant_id', '=', tenantId).where('chain_seq', 'is not', null).orderBy('chain_seq').execute();
     const [victim, next] = [rows[5]!.id, rows[6]!.id];
     // The other bypass: replica mode skips ordinary triggers for this session (superuser only).
     const client = new pg.Client({ connectionString: stack.databaseUrl });
@@ -250,7 +296,7 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
     try {
       await client.query('set session_replication_role = replica');
       await client.query('delete from audit_events where id = $1', [victim]);
-      const other = await client.query<{ id: string }>(`select id from audit_events where tenant_id = (select id from tenants where name = 'concurrent') order by id limit 2`);
+      const other = await client.query<{ id: string }>(`select id from audit_events where tenant_id = (select id from tenants where name = 'concurrent') order by chain_seq limit 2`);
       await client.query('delete from audit_events where id = $1', [other.rows[0]!.id]);
       await client.query('set session_replication_role = origin');
       const run = await runCli(['audit', 'verify'], cliEnv(stack.databaseUrl));
@@ -274,7 +320,7 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
     const stored = Number((await db.selectFrom('audit_events').select(({ fn }) => fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
     assert.equal(lines.length, stored - 1, 'every row but the export\'s own, which is written when it completes');
     assert.match(run.stdout, new RegExp(`exported ${lines.length} rows to `));
-    assert.deepEqual(Object.keys(lines[0]!), ['id', 'tenant_id', 'occurred_at', 'kind', 'action', 'principal', 'agent_id', 'wallet_id', 'status', 'error_code', 'duration_ms', 'decision', 'rule', 'request_id', 'ip', 'request', 'response', 'prev_hash', 'hash']);
+    assert.deepEqual(Object.keys(lines[0]!), ['id', 'tenant_id', 'occurred_at', 'kind', 'action', 'principal', 'agent_id', 'wallet_id', 'status', 'error_code', 'duration_ms', 'decision', 'rule', 'request_id', 'ip', 'request', 'response', 'chain_seq', 'prev_hash', 'hash']);
     assert.ok(!text.includes(privateKey) && !text.includes(privateKey.slice(2)), 'the imported private key is not in the export');
     const imported = lines.find((l) => l.action === 'POST /api/wallets/import')!;
     assert.equal((imported.request as { private_key: string }).private_key, '[redacted]');
@@ -288,7 +334,7 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
     const csvRun = await runCli(['audit', 'export', '--format', 'csv', '--tenant', 'default', '--action', 'POST /api/wallets/import'], cliEnv(stack.databaseUrl));
     assert.equal(csvRun.code, 0, csvRun.stderr);
     const csvLines = csvRun.stdout.split('\r\n').filter(Boolean);
-    assert.equal(csvLines[0], 'id,tenant_id,occurred_at,kind,action,principal,agent_id,wallet_id,status,error_code,duration_ms,decision,rule,request_id,ip,request,response,prev_hash,hash');
+    assert.equal(csvLines[0], 'id,tenant_id,occurred_at,kind,action,principal,agent_id,wallet_id,status,error_code,duration_ms,decision,rule,request_id,ip,request,response,chain_seq,prev_hash,hash');
     assert.equal(csvLines.length, 2, csvRun.stdout);
     assert.match(csvLines[1]!, /,api_write,POST \/api\/wallets\/import,[^,]+,audit-pk,[^,]*,ok,,\d+,,,/);
     assert.ok(csvLines[1]!.includes('""private_key"":""[redacted]""'), csvLines[1]);
@@ -333,7 +379,7 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
     assert.ok(all.some((r) => r.tenant_id === null));
 
     const empty = await api(`/api/events/export?format=csv&since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`);
-    assert.equal(await empty.text(), 'id,tenant_id,occurred_at,kind,action,principal,agent_id,wallet_id,status,error_code,duration_ms,decision,rule,request_id,ip,request,response,prev_hash,hash\r\n');
+    assert.equal(await empty.text(), 'id,tenant_id,occurred_at,kind,action,principal,agent_id,wallet_id,status,error_code,duration_ms,decision,rule,request_id,ip,request,response,chain_seq,prev_hash,hash\r\n');
     const bad = await api('/api/events/export?format=xml');
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { details: { field: string } } }).error.details.field, 'format');
@@ -356,8 +402,9 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
   });
 
   test('decision and rule are stored and covered by the hash', async () => {
-    await recordAudit(db, { tenantId, kind: 'tool_call', action: 'execute_transfer', principal: 'vp_00000000', status: 'refused', errorCode: 'POLICY_SPEND_LIMIT', decision: 'deny', rule: 'spend.24h' });
-    const row = await db.selectFrom('audit_events').selectAll().where('rule', '=', 'spend.24h').executeTakeFirstOrThrow();
+    await recordAudit(db, { tenantId, kind: 'tool_call', action: 'execute_transfer', principal: 'vp_00000000', status: 'refused', errorCode: 'POLICY_SPEND_LIMIT', decision: 'deny', rule: 'spend_cap_24h_eth' });
+    await sealAuditLog(db);
+    const row = await db.selectFrom('audit_events').selectAll().where('rule', '=', 'spend_cap_24h_eth').executeTakeFirstOrThrow();
     assert.equal(row.decision, 'deny');
     await asOwnerWithoutTriggers(stack.databaseUrl, async (client) => {
       await client.query(`update audit_events set decision = 'allow' where id = $1`, [row.id]);
@@ -366,6 +413,6 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
     assert.equal(verify.chains[0]!.broken?.problem, 'prev_hash_mismatch', 'the earlier deletion is still the first break');
     const { rowHash } = await import('../core/audit/chain.ts');
     const edited = await db.selectFrom('audit_events').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
-    assert.notEqual(rowHash(edited), edited.hash);
+    assert.notEqual(rowHash({ ...edited, chain_seq: edited.chain_seq!, prev_hash: edited.prev_hash! }), edited.hash);
   });
 });

@@ -13,6 +13,7 @@ import { registerTxMonitor } from './jobs/tx-monitor.ts';
 import { registerStrategyTick } from './jobs/strategy-tick.ts';
 import { registerApprovalExecute } from './jobs/approval-execute.ts';
 import { startRateLimitPrune } from './jobs/rate-limit-prune.ts';
+import { startAuditSealer } from './jobs/audit-seal.ts';
 
 /** A running worker. */
 export interface RunningWorker {
@@ -30,6 +31,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const stopScheduler = await registerStrategyTick(core.ctx, core.ctx.boss);
   const stopExpirySweep = await registerApprovalExecute(core.ctx, core.ctx.boss);
   const stopPrune = startRateLimitPrune(core.ctx);
+  const stopSealer = startAuditSealer(core.ctx);
 
   const http = createServer((req, res) => {
     if (req.url === '/healthz') {
@@ -55,6 +57,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       await stopScheduler();
       await stopExpirySweep();
       stopPrune();
+      await stopSealer();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await core.close();
     },

@@ -12,6 +12,7 @@ import { recordAudit } from '../../core/audit/log.ts';
 import { EXPORT_FORMATS, exportAuditEvents, type ExportFilter, type ExportFormat } from '../../core/audit/export.ts';
 import { parseOptions, UsageError, type CliCommand } from '../command.ts';
 import { openCliContext } from '../context.ts';
+import { sealAuditLog } from '../../core/audit/seal.ts';
 import { tenantIdOf, timeOption } from './audit-options.ts';
 
 const USAGE = `usage: vaultpilot audit export --format <${EXPORT_FORMATS.join('|')}> [options]
@@ -66,6 +67,8 @@ export const auditExport: CliCommand = {
     const started = Date.now();
     try {
       const tenantId = values.tenant === undefined ? undefined : await tenantIdOf(ctx.db, values.tenant);
+      // Rows the worker has not sealed yet are sealed first, so the copy carries every row's hash.
+      await sealAuditLog(ctx.db);
       const filter: ExportFilter = {
         ...(tenantId !== undefined ? { tenantId } : {}),
         ...(since ? { since } : {}),

@@ -23,15 +23,16 @@ const VECTOR: ChainableRow = {
   ip: '127.0.0.1',
   decision: null,
   rule: null,
+  chain_seq: '1',
   prev_hash: GENESIS_HASH,
 };
 
 test('the documented test vector: canonical JSON and hash', () => {
   assert.equal(
     canonicalJson(chainedFields(VECTOR)),
-    '{"action":"query_balance","agent_id":"alice","decision":null,"duration_ms":3,"error_code":null,"ip":"127.0.0.1","kind":"tool_call","occurred_at":"2025-01-31T12:00:00.000Z","prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","principal":"vp_1a2b3c4d","request":{"agent_id":"alice"},"request_id":"r1","response":{"balance":{"eth":"1","wei":"1000000000000000000"}},"rule":null,"status":"ok","tenant_id":"6f1c2a3e-0000-4000-8000-000000000001","wallet_id":"9e0a5b6c-0000-4000-8000-000000000002"}',
+    '{"action":"query_balance","agent_id":"alice","chain_seq":"1","decision":null,"duration_ms":3,"error_code":null,"ip":"127.0.0.1","kind":"tool_call","occurred_at":"2025-01-31T12:00:00.000Z","prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","principal":"vp_1a2b3c4d","request":{"agent_id":"alice"},"request_id":"r1","response":{"balance":{"eth":"1","wei":"1000000000000000000"}},"rule":null,"status":"ok","tenant_id":"6f1c2a3e-0000-4000-8000-000000000001","wallet_id":"9e0a5b6c-0000-4000-8000-000000000002"}',
   );
-  assert.equal(rowHash(VECTOR), '38830d4e742b343417291ec2f78bfb550897366ffac223135e0d13c7e32d6147');
+  assert.equal(rowHash(VECTOR), '375df7c9dc70f447152d9fe50ffc4e2981c19ec2b870aeda67d5e3c7b4619983');
 });
 
 test('every hashed field changes the hash; id and hash are not hashed; key order does not matter', () => {
@@ -39,7 +40,7 @@ test('every hashed field changes the hash; id and hash are not hashed; key order
   const changes: Partial<ChainableRow>[] = [
     { tenant_id: null }, { occurred_at: new Date('2025-01-31T12:00:00.001Z') }, { kind: 'api_write' }, { action: 'x' }, { principal: null },
     { agent_id: 'bob' }, { wallet_id: null }, { status: 'error' }, { error_code: 'X' }, { duration_ms: 4 }, { request: { agent_id: 'bob' } },
-    { response: null }, { request_id: null }, { ip: '::1' }, { decision: 'allow' }, { rule: 'spend.24h' }, { prev_hash: 'f'.repeat(64) },
+    { response: null }, { request_id: null }, { ip: '::1' }, { decision: 'allow' }, { rule: 'spend_cap_24h_eth' }, { chain_seq: '2' }, { prev_hash: 'f'.repeat(64) },
   ];
   assert.equal(changes.length, Object.keys(chainedFields(VECTOR)).length);
   for (const change of changes) assert.notEqual(rowHash({ ...VECTOR, ...change }), base, JSON.stringify(change));

@@ -1,14 +1,15 @@
 /**
- * The audit log's hash chain. Every tenant's rows form one chain in `id` order (rows without a
- * tenant, refused authentications, form their own chain). A row stores
+ * The audit log's hash chain. Every tenant's rows form one chain in `chain_seq` order, 1, 2, 3, …
+ * (rows without a tenant, refused authentications, form their own chain). A sealed row stores
  *
  *   hash = lowercase_hex(sha256(utf8(prev_hash || canonical_json(row))))
  *
  * where `prev_hash` is the previous row's `hash` in the same chain (64 zeros for the first row)
  * and `canonical_json` is RFC 8785 (JCS) over the row's fields except `id` and `hash`, with
- * `occurred_at` as an ISO 8601 UTC string with milliseconds (`2025-01-31T12:00:00.000Z`) and
- * `request`/`response` as the JSON values stored. docs/audit-log.md restates this so a third party
- * can re-verify an export without our code.
+ * `occurred_at` as an ISO 8601 UTC string with milliseconds (`2025-01-31T12:00:00.000Z`),
+ * `chain_seq` as a decimal string and `request`/`response` as the JSON values stored. Rows are
+ * sealed (given these three columns) by seal.ts shortly after they are written.
+ * docs/audit-log.md restates this so a third party can re-verify an export without our code.
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
@@ -38,6 +39,8 @@ export interface ChainedFields {
   ip: string | null;
   decision: string | null;
   rule: string | null;
+  /** Position in the chain, from 1, as a decimal string. */
+  chain_seq: string;
   prev_hash: string;
 }
 
@@ -66,6 +69,7 @@ export function chainedFields(row: ChainableRow): ChainedFields {
     ip: row.ip,
     decision: row.decision,
     rule: row.rule,
+    chain_seq: row.chain_seq,
     prev_hash: row.prev_hash,
   };
 }
@@ -92,7 +96,7 @@ export function rowHash(row: ChainableRow): string {
 }
 
 /**
- * The `pg_advisory_xact_lock` key that serializes appends to one chain: the first 8 bytes of
+ * The `pg_advisory_xact_lock` key that serializes sealing of one chain: the first 8 bytes of
  * sha256("vaultpilot.audit_chain:" + tenant id, or "" for the unscoped chain), as a signed
  * 64-bit integer in decimal.
  */

@@ -2,12 +2,12 @@
  * The audit log: every tool call, REST write and authentication refusal becomes one
  * `audit_events` row. Request and response bodies are stored with secrets replaced by
  * "[redacted]" before they leave the process. Rows are append-only (a trigger refuses UPDATE,
- * DELETE and TRUNCATE) and hash-chained per tenant (chain.ts; verify.ts walks the chains).
+ * DELETE and TRUNCATE, except sealing) and hash-chained per tenant (chain.ts; seal.ts seals new
+ * rows, verify.ts walks the chains).
  */
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import type { AuditEventRow, Database, PolicyDecisionKind } from '../db/types.ts';
-import { chainLockKey, GENESIS_HASH, rowHash } from './chain.ts';
 
 /** Field names whose values are secrets, at any depth. */
 const SECRET_KEYS = new Set([
@@ -80,70 +80,42 @@ export interface AuditEntry {
   rule?: string | null;
 }
 
-/**
- * Redacts and then round-trips a body through JSON text, so the value hashed is the value jsonb
- * gives back (jsonb reorders keys, which JCS ignores; bigints become strings; `undefined` fields
- * disappear). `undefined` (no body) is SQL NULL.
- */
-function jsonBody(value: unknown): { text: string | null; value: unknown } {
-  if (value === undefined) return { text: null, value: null };
-  const text = JSON.stringify(redactSecrets(value)) as string | undefined;
-  return text === undefined ? { text: null, value: null } : { text, value: JSON.parse(text) as unknown };
+/** A body as stored: secrets redacted, JSON text (`undefined`: no body, SQL NULL). */
+function jsonBody(value: unknown): string | null {
+  if (value === undefined) return null;
+  return (JSON.stringify(redactSecrets(value)) as string | undefined) ?? null;
 }
 
 /**
- * Appends an audit row (redacting secrets) to its tenant's hash chain (core/audit/chain.ts).
- * Appends to one chain are serialized by a transaction-scoped advisory lock: with a plain `db`
- * the row is written in its own short transaction; with a transaction the row commits with the
- * caller's write and the chain stays locked until that commit, so call it last in the transaction
- * (which must be READ COMMITTED, the default: the head is read after the lock is granted; under a
- * snapshot taken earlier the insert would fail on the `audit_events_chain_link` unique index
- * rather than fork the chain). Redaction and JSON work happen before the lock is taken.
+ * Appends an audit row (redacting secrets). The row is written unsealed, a plain INSERT that
+ * waits for no other writer; the worker seals it into its tenant's hash chain moments later
+ * (core/audit/seal.ts), and the triggers let nothing but that sealing change it. `db` may be a
+ * transaction, so the row commits (or rolls back) with the caller's write.
  * @throws database errors (the row is then not written).
  */
 export async function recordAudit(db: Db | Transaction<Database>, entry: AuditEntry): Promise<void> {
-  const request = jsonBody(entry.request);
-  const response = jsonBody(entry.response);
-  const base = {
-    tenant_id: entry.tenantId,
-    kind: entry.kind,
-    action: entry.action,
-    principal: entry.principal,
-    agent_id: entry.agentId ?? null,
-    wallet_id: entry.walletId ?? null,
-    status: entry.status,
-    error_code: entry.errorCode ?? null,
-    duration_ms: entry.durationMs === undefined || entry.durationMs === null ? null : Math.round(entry.durationMs),
-    request_id: entry.requestId ?? null,
-    ip: entry.ip ?? null,
-    decision: entry.decision ?? null,
-    rule: entry.rule ?? null,
-  };
-  const append = async (trx: Transaction<Database>): Promise<void> => {
-    await sql`select pg_advisory_xact_lock(${chainLockKey(entry.tenantId)}::bigint)`.execute(trx);
-    // A statement after the lock: under READ COMMITTED it sees the previous holder's commit.
-    const last = await lastOfChain(trx, entry.tenantId);
-    const occurredAt = new Date();
-    const prevHash = last?.hash ?? GENESIS_HASH;
-    const hash = rowHash({ ...base, occurred_at: occurredAt, request: request.value, response: response.value, prev_hash: prevHash });
-    await trx
-      .insertInto('audit_events')
-      .values({ ...base, occurred_at: occurredAt, request: request.text, response: response.text, prev_hash: prevHash, hash })
-      .execute();
-  };
-  if (db.isTransaction) await append(db as Transaction<Database>);
-  else await db.transaction().execute(append);
-}
-
-/** The newest row of a chain (`null` tenant: the unscoped chain). */
-async function lastOfChain(db: Db | Transaction<Database>, tenantId: string | null): Promise<{ id: string; hash: string } | undefined> {
-  return db
-    .selectFrom('audit_events')
-    .select(['id', 'hash'])
-    .where((eb) => (tenantId === null ? eb('tenant_id', 'is', null) : eb('tenant_id', '=', tenantId)))
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  await db
+    .insertInto('audit_events')
+    .values({
+      tenant_id: entry.tenantId,
+      // Milliseconds, like the column (timestamptz(3)) and the hashed ISO form.
+      occurred_at: new Date(),
+      kind: entry.kind,
+      action: entry.action,
+      principal: entry.principal,
+      agent_id: entry.agentId ?? null,
+      wallet_id: entry.walletId ?? null,
+      status: entry.status,
+      error_code: entry.errorCode ?? null,
+      duration_ms: entry.durationMs === undefined || entry.durationMs === null ? null : Math.round(entry.durationMs),
+      request: jsonBody(entry.request),
+      response: jsonBody(entry.response),
+      request_id: entry.requestId ?? null,
+      ip: entry.ip ?? null,
+      decision: entry.decision ?? null,
+      rule: entry.rule ?? null,
+    })
+    .execute();
 }
 
 /** Filters for {@link listAuditEvents}; `cursor` is the last id of the previous page. */

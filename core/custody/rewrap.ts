@@ -174,9 +174,6 @@ export async function rewrapWallets(ctx: RewrapContext, options: RewrapOptions):
         .execute();
       let moved = 0;
       const failures: RewrapFailure[] = [];
-      // Audit rows are written after the key-provider calls, last in the transaction: an audit
-      // append holds its tenant's chain lock until commit (core/audit/log.ts).
-      const audits: Array<Parameters<typeof audit>> = [];
       for (const row of rows) {
         const outcome = await moveOne(ctx.keys, row, target, options.dryRun).catch((err: unknown) => {
           throw asUpstream(err);
@@ -187,7 +184,7 @@ export async function rewrapWallets(ctx: RewrapContext, options: RewrapOptions):
         }
         if ('walletId' in outcome) {
           failures.push(outcome);
-          audits.push([trx, options, row, target, 'error', outcome.code, outcome.message]);
+          await audit(trx, options, row, target, 'error', outcome.code, outcome.message);
           continue;
         }
         await trx
@@ -201,10 +198,9 @@ export async function rewrapWallets(ctx: RewrapContext, options: RewrapOptions):
           })
           .where('id', '=', row.id)
           .execute();
-        audits.push([trx, options, row, target, 'ok']);
+        await audit(trx, options, row, target, 'ok');
         moved += 1;
       }
-      for (const args of audits) await audit(...args);
       return { rows, moved, failures };
     });
     if (batch.rows.length === 0) break;

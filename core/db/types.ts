@@ -170,9 +170,13 @@ export interface AuditEventsTable {
   /** The policy decision of a guarded call and the rule that made it (docs/policies.md). */
   decision: ColumnType<PolicyDecisionKind | null, PolicyDecisionKind | null | undefined, PolicyDecisionKind | null>;
   rule: ColumnType<string | null, string | null | undefined, string | null>;
-  /** The hash chain (core/audit/chain.ts): the previous row's hash in this tenant's chain, and this row's. */
-  prev_hash: string;
-  hash: string;
+  /**
+   * The hash chain (core/audit/chain.ts): the row's position in its tenant's chain, the previous
+   * row's hash and this row's. All three are null until the row is sealed (core/audit/seal.ts).
+   */
+  chain_seq: ColumnType<string | null, string | null | undefined, string | null>;
+  prev_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  hash: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** What the policy engine decided about a call. */

@@ -47,7 +47,7 @@ describe('requireRole', () => {
   function app(role: Role, guard: 'default' | 'keys') {
     let audits = 0;
     const core = {
-      db: { transaction: () => ({ execute: async () => void (audits += 1) }) },
+      db: { insertInto: () => ({ values: () => ({ execute: async () => void (audits += 1) }) }) },
       logger: { error: () => undefined },
     } as unknown as CoreContext;
     const principal: Principal = { tenantId: 't', keyId: 'k', keyPrefix: 'vp_00000000', name: 'n', role, scopes: { tools: null, wallets: null, ips: null } };

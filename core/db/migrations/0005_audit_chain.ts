@@ -1,12 +1,15 @@
 /**
- * 0005: the audit log becomes append-only and tamper-evident. Each row gains `prev_hash` and
- * `hash`, chaining it to the previous row of its tenant (core/audit/chain.ts; rows without a
- * tenant form their own chain). Rows written before this migration are chained here, per tenant in
- * id order, with the same code the application uses, so `vaultpilot audit verify` passes on an
- * upgraded database. `occurred_at` keeps milliseconds (the hashed form is an ISO string with ms).
- * A row trigger refuses UPDATE and DELETE and a statement trigger refuses TRUNCATE, for every
- * role; only someone who may disable triggers (the table owner, a superuser) can get past them,
- * and `audit verify` then finds what they changed (docs/audit-log.md).
+ * 0005: the audit log becomes append-only and tamper-evident. Each row gains `chain_seq`,
+ * `prev_hash` and `hash`, chaining it to the previous row of its tenant (core/audit/chain.ts; rows
+ * without a tenant form their own chain). A row is written unsealed (the three columns null) and
+ * sealed moments later by the worker (core/audit/seal.ts), so writers never wait on one another.
+ * Rows written before this migration are sealed here, per tenant in id order, with the same code
+ * the application uses, so `vaultpilot audit verify` passes on an upgraded database.
+ * `occurred_at` keeps milliseconds (the hashed form is an ISO string with ms). A row trigger
+ * refuses DELETE and every UPDATE except sealing an unsealed row (setting only its three chain
+ * columns, once), and a statement trigger refuses TRUNCATE, for every role; only someone who may
+ * disable triggers (the table owner, a superuser) can get past them, and `audit verify` then
+ * finds what they changed (docs/audit-log.md).
  */
 import { sql, type Kysely } from 'kysely';
 import { GENESIS_HASH, rowHash, type ChainableRow } from '../../audit/chain.ts';
@@ -16,11 +19,12 @@ const PAGE = 1000;
 
 type StoredRow = ChainableRow & { id: string };
 
-/** Chains every existing row: per tenant (and the unscoped chain), in id order, page by page. */
+/** Seals every existing row: per tenant (and the unscoped chain), in id order, page by page. */
 async function chainExisting(db: Kysely<unknown>): Promise<void> {
   const chains = await sql<{ tenant_id: string | null }>`select distinct tenant_id from audit_events`.execute(db);
   for (const { tenant_id: tenantId } of chains.rows) {
     let prevHash = GENESIS_HASH;
+    let seq = 0n;
     let afterId = '0';
     for (;;) {
       const tenantCond = tenantId === null ? sql`tenant_id is null` : sql`tenant_id = ${tenantId}::uuid`;
@@ -29,18 +33,21 @@ async function chainExisting(db: Kysely<unknown>): Promise<void> {
       `.execute(db);
       if (page.rows.length === 0) break;
       const ids: string[] = [];
+      const seqs: string[] = [];
       const prevs: string[] = [];
       const hashes: string[] = [];
       for (const row of page.rows) {
-        const hash = rowHash({ ...row, prev_hash: prevHash });
+        seq += 1n;
+        const hash = rowHash({ ...row, chain_seq: seq.toString(), prev_hash: prevHash });
         ids.push(row.id);
+        seqs.push(seq.toString());
         prevs.push(prevHash);
         hashes.push(hash);
         prevHash = hash;
       }
       await sql`
-        update audit_events a set prev_hash = v.prev_hash, hash = v.hash
-        from unnest(${ids}::bigint[], ${prevs}::text[], ${hashes}::text[]) as v(id, prev_hash, hash)
+        update audit_events a set chain_seq = v.chain_seq, prev_hash = v.prev_hash, hash = v.hash
+        from unnest(${ids}::bigint[], ${seqs}::bigint[], ${prevs}::text[], ${hashes}::text[]) as v(id, chain_seq, prev_hash, hash)
         where a.id = v.id
       `.execute(db);
       afterId = ids[ids.length - 1]!;
@@ -51,6 +58,7 @@ async function chainExisting(db: Kysely<unknown>): Promise<void> {
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     alter table audit_events
+      add column chain_seq bigint,
       add column prev_hash text,
       add column hash text,
       alter column occurred_at type timestamptz(3);
@@ -58,15 +66,23 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await chainExisting(db);
   await sql`
     alter table audit_events
-      alter column prev_hash set not null,
-      alter column hash set not null,
-      add constraint audit_events_hash_format check (hash ~ '^[0-9a-f]{64}$' and prev_hash ~ '^[0-9a-f]{64}$');
-    -- Two rows of one chain naming the same predecessor would be a fork: refuse it outright.
-    create unique index audit_events_chain_link
-      on audit_events ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), prev_hash);
+      add constraint audit_events_hash_format check (hash ~ '^[0-9a-f]{64}$' and prev_hash ~ '^[0-9a-f]{64}$' and chain_seq > 0),
+      add constraint audit_events_sealed_whole check ((hash is null) = (prev_hash is null) and (hash is null) = (chain_seq is null));
+    -- One row per chain position: a fork or a duplicated position is refused outright.
+    create unique index audit_events_chain_seq
+      on audit_events ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), chain_seq) where chain_seq is not null;
+    -- What the sealer has left to do (stays small: rows are sealed within a second).
+    create index audit_events_unsealed on audit_events (id) where hash is null;
 
     create function audit_events_append_only() returns trigger language plpgsql as $$
     begin
+      -- Sealing: an unsealed row gets its chain columns, once; nothing else may change.
+      if tg_op = 'UPDATE' then
+        if old.hash is null and new.hash is not null
+           and (to_jsonb(new) - 'chain_seq' - 'prev_hash' - 'hash') = (to_jsonb(old) - 'chain_seq' - 'prev_hash' - 'hash') then
+          return new;
+        end if;
+      end if;
       raise exception 'audit_events is append-only: % refused', tg_op
         using hint = 'the audit log is hash-chained; rows can be added, never changed or removed (docs/audit-log.md)';
     end
@@ -85,9 +101,12 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     drop trigger audit_events_no_truncate on audit_events;
     drop trigger audit_events_no_update_delete on audit_events;
     drop function audit_events_append_only();
-    drop index audit_events_chain_link;
+    drop index audit_events_unsealed;
+    drop index audit_events_chain_seq;
     alter table audit_events
+      drop constraint audit_events_sealed_whole,
       drop constraint audit_events_hash_format,
+      drop column chain_seq,
       drop column prev_hash,
       drop column hash,
       alter column occurred_at type timestamptz;
