@@ -1,9 +1,10 @@
 /**
  * The pieces of a VaultPilot tool call, each timed alone in this process against the same
- * Postgres and chain: building the per-request MCP server, the auth lookup, the audit insert, a
- * bare database round trip, a transaction with and without the wallet row lock (a row lock makes
- * the commit wait for a WAL flush), the key unwrap, address derivation and signing, and the
- * JSON-RPC reads a transfer makes. They are sequential and uncontended, so they show what
+ * Postgres and chain: building the per-request MCP server, the auth lookup, the audit write (a
+ * short transaction: the tenant's chain lock, the chain head, the insert), a bare database round
+ * trip, a transaction with and without the wallet row lock (a row lock makes the commit wait for
+ * a WAL flush), the key unwrap, address derivation and signing, and the JSON-RPC reads a
+ * transfer makes. They are sequential and uncontended, so they show what
  * each step costs at least, not how steps overlap under load.
  */
 import type { CoreContext } from '../core/context.ts';
@@ -42,7 +43,7 @@ export async function measureBreakdown(ctx: CoreContext, adminKey: string, princ
     ['McpServer + 1 tool (no-op floor server, per request)', async () => createNoopMcpServer()],
     ['createMcpServer: all VaultPilot tools (per request)', async () => createMcpServer(session)],
     ['authenticateApiKey: 1 SELECT (per request)', () => authenticateApiKey(ctx.db, adminKey)],
-    ['recordAudit: 1 INSERT (per tool call)', () =>
+    ['recordAudit: BEGIN, chain lock, SELECT head, INSERT, COMMIT (per tool call)', () =>
       recordAudit(ctx.db, {
         tenantId: principal.tenantId,
         kind: 'tool_call',

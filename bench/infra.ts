@@ -117,7 +117,8 @@ export async function startInfra(dataDir: string, env: NodeJS.ProcessEnv, onStep
 export interface VaultPilotStack {
   config: Config;
   server: RunningServer;
-  worker: RunningWorker;
+  /** `null` when started with `worker: false`. */
+  worker: RunningWorker | null;
   /** The bootstrap admin key (ADMIN_API_KEY). */
   adminKey: string;
   close: () => Promise<void>;
@@ -142,26 +143,40 @@ export function benchEnv(infra: Infra, dataDir: string): Record<string, string> 
   };
 }
 
+/** Options of {@link startVaultPilot}; the defaults give the stack `npm run bench` measures. */
+export interface StackOptions {
+  /** More environment on top of {@link benchEnv} (e.g. `POLICY_FILE`). */
+  env?: Record<string, string>;
+  /** Use this admin key (a second stack on the same database then sees the same tenant and wallets). */
+  adminKey?: string;
+  /** Start a worker beside the server (default true); one worker is enough for several servers on one database. */
+  worker?: boolean;
+  /** Tag of the server's database pools in the SQL counts (db-count.ts; default `server`). */
+  sqlTag?: string;
+}
+
 /**
- * Starts a server and a worker on {@link benchEnv} with a fresh admin key, silent logs and the
- * faucet on anvil dev account 0.
+ * Starts a server and (unless `opts.worker` is false) a worker on {@link benchEnv} with a fresh
+ * admin key (or `opts.adminKey`), silent logs and the faucet on anvil dev account 0; `opts.env`
+ * overrides or adds environment (`POLICY_FILE`, a shared `FERNET_KEY` for a second stack).
  */
-export async function startVaultPilot(infra: Infra, dataDir: string): Promise<VaultPilotStack> {
-  const adminKey = `vp_bench_admin_${randomBytes(16).toString('hex')}`;
+export async function startVaultPilot(infra: Infra, dataDir: string, opts: StackOptions = {}): Promise<VaultPilotStack> {
+  const adminKey = opts.adminKey ?? `vp_bench_admin_${randomBytes(16).toString('hex')}`;
   const config = loadConfig({
     ...benchEnv(infra, dataDir),
     ADMIN_API_KEY: adminKey,
     FAUCET_PRIVATE_KEY: ANVIL_DEV_KEYS[0],
     FAUCET_MAX_ETH: '100',
     LOG_LEVEL: 'silent',
+    ...opts.env,
   });
   // Database pools are tagged by who creates them, so SQL can be counted per role (db-count.ts).
-  setSqlTag('server');
+  setSqlTag(opts.sqlTag ?? 'server');
   const server = await startServer(config, createLogger('server', config.logLevel));
-  let worker: RunningWorker;
+  let worker: RunningWorker | null = null;
   try {
     setSqlTag('worker');
-    worker = await startWorker(config, createLogger('worker', config.logLevel));
+    if (opts.worker !== false) worker = await startWorker(config, createLogger('worker', config.logLevel));
   } catch (err) {
     await server.close();
     throw err;
@@ -174,7 +189,7 @@ export async function startVaultPilot(infra: Infra, dataDir: string): Promise<Va
     worker,
     adminKey,
     close: async () => {
-      await worker.close().catch(() => undefined);
+      await worker?.close().catch(() => undefined);
       await server.close();
     },
   };

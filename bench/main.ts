@@ -336,7 +336,7 @@ async function main(opts: Options): Promise<number> {
   out.write(`Transfers send ${AMOUNT_ETH} ETH to fresh addresses. Ratios are VaultPilot ÷ floor: p50 above 1 = slower, calls/s below 1 = less throughput.\n\n`);
   out.write('RPC/call: JSON-RPC requests to the node per call, counted on the wire (VaultPilot rows leave out the worker\'s receipt polling). SQL/call: statements run on the VaultPilot server\'s database pools per call. CPU ms/call: CPU time of this whole Node process (client, server, worker, all threads) per call; Postgres and anvil not included. Loop busy: event loop utilization of the main thread during the phase. Per-call counts include warm-up calls.\n\n');
   out.write(`${resultsTable(rows)}\n\n`);
-  out.write('Inside VaultPilot, from its own metrics (tool handler = validation to result; excludes HTTP, auth, MCP framing, audit insert):\n\n');
+  out.write('Inside VaultPilot, from its own metrics (tool handler = validation to result; excludes HTTP, auth, MCP framing, audit write):\n\n');
   out.write(`${serverMetricsTable(phases.map((p) => ({ label: p.label, meanMs: p.summary.meanMs, metrics: p.metrics, rpcPerCall: p.rpcPerCall, sqlPerCall: p.sqlPerCall })))}\n\n`);
   out.write('Each step alone (uncontended):\n\n');
   out.write(`${breakdownTable(breakdown)}\n\n`);

@@ -34,15 +34,18 @@ export function withRatios(rows: ResultRow[]): ResultRow[] {
   return rows;
 }
 
-function ms(v: number): string {
+/** Milliseconds with 2, 1 or 0 decimals by size. */
+export function ms(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
-function rate(v: number): string {
+/** A rate per second with 1 or 0 decimals by size. */
+export function rate(v: number): string {
   return v >= 100 ? v.toFixed(0) : v.toFixed(1);
 }
 
-function ratio(v: number): string {
+/** A ratio as `1.23×` (or `12×`). */
+export function ratio(v: number): string {
   return `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}×`;
 }
 

@@ -11,7 +11,7 @@ export type MetricsSnapshot = Map<string, { sum: number; count: number }>;
 
 /** Server-side view of one phase. */
 export interface PhaseMetrics {
-  /** Mean time inside the tool handler (validation to result; excludes HTTP, auth, MCP framing and the audit insert), ms. */
+  /** Mean time inside the tool handler (validation to result; excludes HTTP, auth, MCP framing and the audit write), ms. */
   handlerMeanMs: number | null;
   toolCalls: number;
   /** JSON-RPC methods seen during the phase: calls per tool call and mean latency (ms). */

@@ -74,36 +74,83 @@ function cpuMs(since: NodeJS.CpuUsage): number {
 }
 
 /**
- * Runs `fn` `warmup` times unrecorded, then `n` times one after another, timing each call.
- * @param fn - receives the call index (warm-up calls get negative indexes).
+ * The raw measurements of one timed run, so that several runs of the same thing (blocks
+ * interleaved with another arm's, see {@link summarizeSamples}) can be summarized as one.
  */
-export async function runSequential(n: number, warmup: number, fn: (i: number) => Promise<unknown>): Promise<Summary> {
-  for (let i = 0; i < warmup; i++) await fn(-1 - i);
-  const latencies: number[] = [];
+export interface Sample {
+  /** One entry per measured call, ms. */
+  latenciesMs: number[];
+  /** Wall time of the measured calls, ms. */
+  wallMs: number;
+  /** Process CPU time (user + system) during the measured calls, ms. */
+  cpuMs: number;
+  /** Event loop active time and total (active + idle) time during the measured calls, ms. */
+  loopActiveMs: number;
+  loopTotalMs: number;
+  /** Calls in flight. */
+  concurrency: number;
+  /** Unrecorded warm-up calls made before. */
+  warmup: number;
+}
+
+/** Starts the clocks of a {@link Sample}; the returned function stops them. */
+function startClocks(): (latencies: number[], concurrency: number, warmup: number) => Sample {
   const cpu = process.cpuUsage();
   const elu = loop.eventLoopUtilization();
   const started = performance.now();
+  return (latenciesMs, concurrency, warmup) => {
+    const wallMs = performance.now() - started;
+    const d = loop.eventLoopUtilization(elu);
+    return { latenciesMs, wallMs, cpuMs: cpuMs(cpu), loopActiveMs: d.active, loopTotalMs: d.active + d.idle, concurrency, warmup };
+  };
+}
+
+/**
+ * Summarizes several samples of the same measurement as one: latencies pooled, wall time, CPU
+ * and event-loop time added up (so calls/s is calls over the time spent measuring them).
+ * @throws {Error} when there is no recorded call.
+ */
+export function summarizeSamples(samples: readonly Sample[]): Summary {
+  const latencies = samples.flatMap((s) => s.latenciesMs);
+  const sum = (f: (s: Sample) => number) => samples.reduce((a, s) => a + f(s), 0);
+  const total = sum((s) => s.loopTotalMs);
+  return summarize(latencies, sum((s) => s.wallMs), samples[0]?.concurrency ?? 1, sum((s) => s.warmup), sum((s) => s.cpuMs), total > 0 ? sum((s) => s.loopActiveMs) / total : Number.NaN);
+}
+
+/**
+ * {@link runSequential}'s raw measurements: `warmup` unrecorded calls, then `n` timed ones.
+ * @param fn - receives the call index (warm-up calls get negative indexes).
+ */
+export async function sampleSequential(n: number, warmup: number, fn: (i: number) => Promise<unknown>): Promise<Sample> {
+  for (let i = 0; i < warmup; i++) await fn(-1 - i);
+  const latencies: number[] = [];
+  const stop = startClocks();
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     await fn(i);
     latencies.push(performance.now() - t0);
   }
-  return summarize(latencies, performance.now() - started, 1, warmup, cpuMs(cpu), loop.eventLoopUtilization(elu).utilization);
+  return stop(latencies, 1, warmup);
 }
 
 /**
- * Runs `n` calls with `concurrency` of them in flight (closed loop), after `warmup` calls per
- * worker, unrecorded, also run concurrently. Worker `w` always passes its own index, so a caller
- * can bind a worker to one wallet or one client. The first failure stops every worker and is
- * rethrown.
+ * Runs `fn` `warmup` times unrecorded, then `n` times one after another, timing each call.
+ * @param fn - receives the call index (warm-up calls get negative indexes).
+ */
+export async function runSequential(n: number, warmup: number, fn: (i: number) => Promise<unknown>): Promise<Summary> {
+  return summarizeSamples([await sampleSequential(n, warmup, fn)]);
+}
+
+/**
+ * {@link runConcurrent}'s raw measurements (same closed loop, same warm-up and failure rules).
  * @param fn - receives the worker index and the call index (warm-up calls: negative indexes).
  */
-export async function runConcurrent(
+export async function sampleConcurrent(
   n: number,
   concurrency: number,
   warmup: number,
   fn: (worker: number, i: number) => Promise<unknown>,
-): Promise<Summary> {
+): Promise<Sample> {
   const workers = Array.from({ length: concurrency }, (_, w) => w);
   let failed: unknown;
   await Promise.all(
@@ -113,9 +160,7 @@ export async function runConcurrent(
   );
   const latencies: number[] = [];
   let next = 0;
-  const cpu = process.cpuUsage();
-  const elu = loop.eventLoopUtilization();
-  const started = performance.now();
+  const stop = startClocks();
   await Promise.all(
     workers.map(async (w) => {
       while (failed === undefined) {
@@ -133,5 +178,21 @@ export async function runConcurrent(
     }),
   );
   if (failed !== undefined) throw failed;
-  return summarize(latencies, performance.now() - started, concurrency, warmup * concurrency, cpuMs(cpu), loop.eventLoopUtilization(elu).utilization);
+  return stop(latencies, concurrency, warmup * concurrency);
+}
+
+/**
+ * Runs `n` calls with `concurrency` of them in flight (closed loop), after `warmup` calls per
+ * worker, unrecorded, also run concurrently. Worker `w` always passes its own index, so a caller
+ * can bind a worker to one wallet or one client. The first failure stops every worker and is
+ * rethrown.
+ * @param fn - receives the worker index and the call index (warm-up calls: negative indexes).
+ */
+export async function runConcurrent(
+  n: number,
+  concurrency: number,
+  warmup: number,
+  fn: (worker: number, i: number) => Promise<unknown>,
+): Promise<Summary> {
+  return summarizeSamples([await sampleConcurrent(n, concurrency, warmup, fn)]);
 }

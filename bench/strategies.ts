@@ -8,7 +8,8 @@
  *   queue's handler runs it;
  * - **loop** (the baseline, same run, same machine): a plain loop in a child process of its own
  *   calling `runTick(ctx, id, {source: 'schedule', slot})` for each strategy when its slot is
- *   due, from an in-memory schedule, with the same number of ticks in flight; no pg-boss, no sweep.
+ *   due, from an in-memory schedule, with the same number of ticks in flight; no pg-boss, no sweep,
+ *   but the worker's audit sealer (ticks write their audit rows unsealed).
  *
  * Both child processes are `bench/strategy-ticker.ts`; this process sets up, watches and reports.
  *
@@ -54,6 +55,7 @@ import { createWallet } from '../core/wallets/service.ts';
 import { createStrategy } from '../core/strategies/service.ts';
 import { kindOf, parseParams } from '../core/strategies/kinds/index.ts';
 import { QUEUES } from '../core/jobs/queue.ts';
+import { unsealedCount } from '../core/audit/seal.ts';
 import { benchEnv, startInfra, type Infra } from './infra.ts';
 import { percentile } from './stats.ts';
 import { markdownTable, rounded } from './report.ts';
@@ -503,7 +505,8 @@ async function runPhase(rc: RunContext, mix: Mix, phase: PhaseKind, set: Strateg
     select count(*)::int as n, min(next_run_at) as oldest from strategies
      where tenant_id = ${tenantId} and label like ${`${set.prefix}%`} and status = 'active' and next_run_at < ${new Date(windowEnd)}`.execute(ctx.db);
   const queues = await queueDepths(ctx);
-  step(`${mix}/${phase}: window over; stopping the ${phase}`);
+  const unsealed = await unsealedCount(ctx.db);
+  step(`${mix}/${phase}: window over (${unsealed} audit rows waiting to be sealed); stopping the ${phase}`);
   const loopStats = await child.stop();
   await deactivate(ctx, tenantId, set);
 
@@ -795,7 +798,7 @@ async function main(opts: Options): Promise<number> {
   out.write(`\nVaultPilot strategy scheduler benchmark — ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, Postgres ${machine.postgres}, ${machine.chain}\n`);
   out.write(`${opts.strategies} dca strategies per phase on ${opts.wallets} wallets, interval ${opts.interval} s, slots spread evenly (${num(opts.strategies / opts.interval)} due per second); warm-up ${opts.warmup} s, window ${opts.seconds} s.\n`);
   out.write(`skip: every tick is skipped(gas_above_ceiling) (ceiling 1 wei): the locked tick path without signing or broadcast. send: every tick signs and broadcasts a 0.000001 ETH transfer (${opts.blockTime ? `anvil mines a block every ${opts.blockTime} s` : 'anvil automine'}); the worker also follows each transaction (tx-monitor).\n`);
-  out.write('worker: one worker process (sweep → pg-boss strategy-tick jobs → handler). plain loop: runTick for each slot when due from an in-memory schedule, same ticks in flight, in its own process. Lag = strategy_runs.started_at − slot_at of the ticks started in the window.\n');
+  out.write('worker: one worker process (sweep → pg-boss strategy-tick jobs → handler). plain loop: runTick for each slot when due from an in-memory schedule, same ticks in flight, in its own process, with the audit sealer (every 250 ms) the worker also runs. Lag = strategy_runs.started_at − slot_at of the ticks started in the window.\n');
   out.write('CPU: the ticking process (all threads); PG exec: pg_stat_statements execution time of every statement in the window; PG CPU / anvil CPU: those processes from /proc; SQL wall: statements\' time as the ticking process saw them (includes waiting for its own event loop). All per tick started in the window.\n\n');
   out.write(`${mainTable(results)}\n\n`);
   const ratios = ratioTable(results);

@@ -3,9 +3,10 @@
  * phase): `--mode worker` runs a real worker (`worker/start.ts` `startWorker`, or the module in
  * BENCH_WORKER_MODULE), `--mode loop` the baseline, a plain loop that calls `runTick` for each
  * strategy when its slot is due, from an in-memory schedule, with a fixed number of ticks in
- * flight and no pg-boss or sweep. Both count their own SQL statements and JSON-RPC requests
- * (db-count.ts, rpc-count.ts) and answer the parent over IPC with their CPU time, event-loop
- * use and those counts. Configured from the environment like `npm run worker`.
+ * flight and no pg-boss or sweep, but with the worker's audit sealer (worker/jobs/audit-seal.ts).
+ * Both count their own SQL statements and JSON-RPC requests (db-count.ts, rpc-count.ts) and
+ * answer the parent over IPC with their CPU time, event-loop use and those counts. Configured
+ * from the environment like `npm run worker`.
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +16,7 @@ import { openCore, type OpenedCore } from '../core/runtime.ts';
 import type { CoreContext } from '../core/context.ts';
 import { runTick } from '../core/strategies/engine.ts';
 import type { RunningWorker } from '../worker/start.ts';
+import { startAuditSealer } from '../worker/jobs/audit-seal.ts';
 import { installSqlCounter, setSqlTag, sqlByStatement, sqlCounts } from './db-count.ts';
 import { installRpcCounter, rpcCounts } from './rpc-count.ts';
 
@@ -189,8 +191,12 @@ async function main(mode: 'worker' | 'loop'): Promise<void> {
     } else {
       const core: OpenedCore = await openCore(config, logger, 'server');
       loop = new PlainLoop(core.ctx);
+      // Ticks write their audit rows unsealed; the worker's sealer (which the worker phase runs)
+      // seals them, so the loop runs one too, to pay the same and leave no backlog behind.
+      const stopSealer = startAuditSealer(core.ctx);
       close = async () => {
         await loop!.stop();
+        await stopSealer();
         await core.close();
       };
       send({ type: 'ready' });
