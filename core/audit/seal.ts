@@ -36,54 +36,69 @@ export async function chainHead(db: Db | Transaction<Database>, tenantId: string
 }
 
 /**
- * Seals up to {@link BATCH} committed, unsealed rows of one chain, in one transaction.
+ * Seals up to {@link BATCH} committed, unsealed rows of one chain inside `trx` (taking the chain's
+ * advisory lock, held until `trx` ends). Migration 0005 calls this in its own transaction.
+ * @returns how many rows were sealed.
+ */
+export async function sealChainIn(trx: Transaction<Database>, tenantId: string | null): Promise<number> {
+  await sql`select pg_advisory_xact_lock(${chainLockKey(tenantId)}::bigint)`.execute(trx);
+  // Statements after the lock see what the previous sealer committed (READ COMMITTED).
+  const head = await chainHead(trx, tenantId);
+  const rows = await sql<AuditEventRow>`
+    select * from audit_events where hash is null and ${chainOf(tenantId)} order by id limit ${BATCH}
+  `.execute(trx);
+  if (rows.rows.length === 0) return 0;
+  let seq = head?.chainSeq ?? 0n;
+  let prev = head?.hash ?? GENESIS_HASH;
+  const ids: string[] = [];
+  const seqs: string[] = [];
+  const prevs: string[] = [];
+  const hashes: string[] = [];
+  for (const row of rows.rows) {
+    seq += 1n;
+    const hash = rowHash({ ...row, chain_seq: seq.toString(), prev_hash: prev });
+    ids.push(row.id);
+    seqs.push(seq.toString());
+    prevs.push(prev);
+    hashes.push(hash);
+    prev = hash;
+  }
+  await sql`
+    update audit_events a set chain_seq = v.chain_seq, prev_hash = v.prev_hash, hash = v.hash
+    from unnest(${ids}::bigint[], ${seqs}::bigint[], ${prevs}::text[], ${hashes}::text[]) as v(id, chain_seq, prev_hash, hash)
+    where a.id = v.id
+  `.execute(trx);
+  return ids.length;
+}
+
+/**
+ * Seals up to {@link BATCH} committed, unsealed rows of one chain, in a transaction of its own.
  * @returns how many rows were sealed.
  */
 export async function sealChain(db: Db, tenantId: string | null): Promise<number> {
-  return db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${chainLockKey(tenantId)}::bigint)`.execute(trx);
-    // Statements after the lock see what the previous sealer committed (READ COMMITTED).
-    const head = await chainHead(trx, tenantId);
-    const rows = await sql<AuditEventRow>`
-      select * from audit_events where hash is null and ${chainOf(tenantId)} order by id limit ${BATCH}
-    `.execute(trx);
-    if (rows.rows.length === 0) return 0;
-    let seq = head?.chainSeq ?? 0n;
-    let prev = head?.hash ?? GENESIS_HASH;
-    const ids: string[] = [];
-    const seqs: string[] = [];
-    const prevs: string[] = [];
-    const hashes: string[] = [];
-    for (const row of rows.rows) {
-      seq += 1n;
-      const hash = rowHash({ ...row, chain_seq: seq.toString(), prev_hash: prev });
-      ids.push(row.id);
-      seqs.push(seq.toString());
-      prevs.push(prev);
-      hashes.push(hash);
-      prev = hash;
-    }
-    await sql`
-      update audit_events a set chain_seq = v.chain_seq, prev_hash = v.prev_hash, hash = v.hash
-      from unnest(${ids}::bigint[], ${seqs}::bigint[], ${prevs}::text[], ${hashes}::text[]) as v(id, chain_seq, prev_hash, hash)
-      where a.id = v.id
-    `.execute(trx);
-    return ids.length;
-  });
+  return db.transaction().execute((trx) => sealChainIn(trx, tenantId));
 }
+
+/** The chains that have unsealed rows (`null`: the unscoped chain). */
+export async function chainsToSeal(db: Db | Transaction<Database>): Promise<Array<string | null>> {
+  const res = await sql<{ tenant_id: string | null }>`select distinct tenant_id from audit_events where hash is null`.execute(db);
+  return res.rows.map((r) => r.tenant_id);
+}
+
+/** Whether a sealing round filled its batch (more rows may wait). */
+export const fullBatch = (sealed: number): boolean => sealed === BATCH;
 
 /**
  * Seals every committed, unsealed row of every chain (looping while a chain has more).
  * @returns how many rows were sealed.
  */
 export async function sealAuditLog(db: Db): Promise<number> {
-  const chains = await sql<{ tenant_id: string | null }>`select distinct tenant_id from audit_events where hash is null`.execute(db);
   let sealed = 0;
-  for (const { tenant_id: tenantId } of chains.rows) {
+  for (const tenantId of await chainsToSeal(db)) {
     for (;;) {
       const n = await sealChain(db, tenantId);
       sealed += n;
-      if (n < BATCH) break;
+      if (!fullBatch(n)) break;
     }
   }
   return sealed;

@@ -11,47 +11,16 @@
  * disable triggers (the table owner, a superuser) can get past them, and `audit verify` then
  * finds what they changed (docs/audit-log.md).
  */
-import { sql, type Kysely } from 'kysely';
-import { GENESIS_HASH, rowHash, type ChainableRow } from '../../audit/chain.ts';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../types.ts';
+import { chainsToSeal, fullBatch, sealChainIn } from '../../audit/seal.ts';
 
-/** Rows re-hashed per statement while chaining the existing log. */
-const PAGE = 1000;
-
-type StoredRow = ChainableRow & { id: string };
-
-/** Seals every existing row: per tenant (and the unscoped chain), in id order, page by page. */
+/** Seals every existing row with the application's sealer: per chain, in id order, a batch at a time. */
 async function chainExisting(db: Kysely<unknown>): Promise<void> {
-  const chains = await sql<{ tenant_id: string | null }>`select distinct tenant_id from audit_events`.execute(db);
-  for (const { tenant_id: tenantId } of chains.rows) {
-    let prevHash = GENESIS_HASH;
-    let seq = 0n;
-    let afterId = '0';
-    for (;;) {
-      const tenantCond = tenantId === null ? sql`tenant_id is null` : sql`tenant_id = ${tenantId}::uuid`;
-      const page = await sql<StoredRow>`
-        select * from audit_events where ${tenantCond} and id > ${afterId}::bigint order by id limit ${PAGE}
-      `.execute(db);
-      if (page.rows.length === 0) break;
-      const ids: string[] = [];
-      const seqs: string[] = [];
-      const prevs: string[] = [];
-      const hashes: string[] = [];
-      for (const row of page.rows) {
-        seq += 1n;
-        const hash = rowHash({ ...row, chain_seq: seq.toString(), prev_hash: prevHash });
-        ids.push(row.id);
-        seqs.push(seq.toString());
-        prevs.push(prevHash);
-        hashes.push(hash);
-        prevHash = hash;
-      }
-      await sql`
-        update audit_events a set chain_seq = v.chain_seq, prev_hash = v.prev_hash, hash = v.hash
-        from unnest(${ids}::bigint[], ${seqs}::bigint[], ${prevs}::text[], ${hashes}::text[]) as v(id, chain_seq, prev_hash, hash)
-        where a.id = v.id
-      `.execute(db);
-      afterId = ids[ids.length - 1]!;
-    }
+  // The migrator passes its transaction; the sealer runs inside it (no triggers exist yet).
+  const trx = db as unknown as Transaction<Database>;
+  for (const tenantId of await chainsToSeal(trx)) {
+    while (fullBatch(await sealChainIn(trx, tenantId)));
   }
 }
 
@@ -62,6 +31,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       add column prev_hash text,
       add column hash text,
       alter column occurred_at type timestamptz(3);
+    -- What the sealer has left to do (stays small: rows are sealed within a second). Created
+    -- first, so sealing the existing log walks only what is left.
+    create index audit_events_unsealed on audit_events (id) where hash is null;
   `.execute(db);
   await chainExisting(db);
   await sql`
@@ -71,8 +43,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     -- One row per chain position: a fork or a duplicated position is refused outright.
     create unique index audit_events_chain_seq
       on audit_events ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), chain_seq) where chain_seq is not null;
-    -- What the sealer has left to do (stays small: rows are sealed within a second).
-    create index audit_events_unsealed on audit_events (id) where hash is null;
 
     create function audit_events_append_only() returns trigger language plpgsql as $$
     begin
