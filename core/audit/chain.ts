@@ -47,11 +47,14 @@ export interface ChainedFields {
 /** What {@link chainedFields} reads: an `audit_events` row as pg returns it (or about to be inserted). */
 export type ChainableRow = Omit<ChainedFields, 'occurred_at'> & { occurred_at: Date };
 
+/** A row's content: every column but `id` and the chain columns, in export column order. */
+export type ContentFields = Omit<ChainedFields, 'chain_seq' | 'prev_hash'>;
+
 /**
- * The hashed fields of a row: its columns except `id` and `hash`; `occurred_at` as ISO with ms;
- * missing JSON values (`undefined`) as `null`, like SQL NULL reads back.
+ * A row's content as hashed and exported: `occurred_at` as ISO with ms; missing JSON values
+ * (`undefined`) as `null`, like SQL NULL reads back.
  */
-export function chainedFields(row: ChainableRow): ChainedFields {
+export function contentFields(row: Omit<ChainableRow, 'chain_seq' | 'prev_hash'>): ContentFields {
   return {
     tenant_id: row.tenant_id,
     occurred_at: row.occurred_at.toISOString(),
@@ -63,15 +66,18 @@ export function chainedFields(row: ChainableRow): ChainedFields {
     status: row.status,
     error_code: row.error_code,
     duration_ms: row.duration_ms,
-    request: row.request ?? null,
-    response: row.response ?? null,
-    request_id: row.request_id,
-    ip: row.ip,
     decision: row.decision,
     rule: row.rule,
-    chain_seq: row.chain_seq,
-    prev_hash: row.prev_hash,
+    request_id: row.request_id,
+    ip: row.ip,
+    request: row.request ?? null,
+    response: row.response ?? null,
   };
+}
+
+/** The hashed fields of a row: its columns except `id` and `hash` (see the module comment). */
+export function chainedFields(row: ChainableRow): ChainedFields {
+  return { ...contentFields(row), chain_seq: row.chain_seq, prev_hash: row.prev_hash };
 }
 
 /**

@@ -7,7 +7,7 @@
 import { stringify } from 'csv-stringify/sync';
 import type { Db } from '../db/connect.ts';
 import type { AuditEventRow } from '../db/types.ts';
-import type { ChainedFields } from './chain.ts';
+import { contentFields, type ContentFields } from './chain.ts';
 
 /** Export file formats. */
 export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
@@ -33,7 +33,7 @@ export interface ExportFilter {
  * One exported row: every column, `occurred_at` as ISO 8601 with milliseconds. The chain
  * columns are null for a row not sealed yet (seal.ts).
  */
-export type ExportedEvent = { id: string } & Omit<ChainedFields, 'chain_seq' | 'prev_hash'> & { chain_seq: string | null; prev_hash: string | null; hash: string | null };
+export type ExportedEvent = { id: string } & ContentFields & { chain_seq: string | null; prev_hash: string | null; hash: string | null };
 
 /** CSV columns, in order (the header row). */
 export const EXPORT_COLUMNS: Array<keyof ExportedEvent> = [
@@ -61,28 +61,7 @@ export const EXPORT_COLUMNS: Array<keyof ExportedEvent> = [
 
 /** A stored row as exported, its keys in {@link EXPORT_COLUMNS} order. */
 export function exportedEvent(row: AuditEventRow): ExportedEvent {
-  return {
-    id: row.id,
-    tenant_id: row.tenant_id,
-    occurred_at: row.occurred_at.toISOString(),
-    kind: row.kind,
-    action: row.action,
-    principal: row.principal,
-    agent_id: row.agent_id,
-    wallet_id: row.wallet_id,
-    status: row.status,
-    error_code: row.error_code,
-    duration_ms: row.duration_ms,
-    decision: row.decision,
-    rule: row.rule,
-    request_id: row.request_id,
-    ip: row.ip,
-    request: row.request ?? null,
-    response: row.response ?? null,
-    chain_seq: row.chain_seq,
-    prev_hash: row.prev_hash,
-    hash: row.hash,
-  };
+  return { id: row.id, ...contentFields(row), chain_seq: row.chain_seq, prev_hash: row.prev_hash, hash: row.hash };
 }
 
 /**

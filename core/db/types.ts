@@ -200,6 +200,7 @@ export interface RateLimitCountersTable {
   calls: number;
 }
 
+/** An approval's state (docs/approvals.md): `pending` → `approved` → `executed` | `failed`, or `rejected` | `expired`. */
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed';
 
 /** A send waiting for (or decided by) a human. */

@@ -38,9 +38,17 @@ export type PolicyDecision =
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
+/** One formatter per time zone: building an `Intl.DateTimeFormat` costs more than using it. */
+const FORMATTERS = new Map<string, Intl.DateTimeFormat>();
+
 /** Local weekday and minute of day of `now` in `timeZone` (IANA). */
 function localTime(now: Date, timeZone: string): { day: number; minute: number } {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
+  let format = FORMATTERS.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    FORMATTERS.set(timeZone, format);
+  }
+  const parts = format.formatToParts(now);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   const day = WEEKDAYS.indexOf(get('weekday').toLowerCase().slice(0, 3) as (typeof WEEKDAYS)[number]);
   return { day, minute: Number(get('hour')) * 60 + Number(get('minute')) };

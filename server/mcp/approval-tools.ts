@@ -11,6 +11,7 @@ import { APPROVAL_STATUSES, getApproval, listApprovals, type ApprovalView } from
 import { registerTool, type ToolSession } from './tool.ts';
 import { ethAmountOut, transactionOut } from './schemas.ts';
 
+/** Output schema of an approval (core/approvals/view.ts ApprovalView), shared with execute_transfer's pending result. */
 export const approvalOut = z.object({
   approval_id: z.string().describe('Pass to get_approval_status'),
   status: z
