@@ -38,6 +38,7 @@ export const CONFIG_VARIABLES = [
   'VAULT_TRANSIT_MOUNT',
   'VAULT_TRANSIT_KEY',
   'VAULT_NAMESPACE',
+  'ALLOW_KEY_EXPORT',
   'ALLOW_PLAINTEXT_EXPORT',
   'EXPORT_CODE',
   'AGENTVAULT_ALLOW_PLAINTEXT_EXPORT',
@@ -55,6 +56,12 @@ export const CONFIG_VARIABLES = [
   'POLICY_FILE',
   'APPROVAL_TTL',
   'TRUSTED_PROXIES',
+  'ALLOWED_HOSTS',
+  'ALLOWED_ORIGINS',
+  'METRICS_TOKEN',
+  'MAX_FEE_PER_GAS_GWEI',
+  'KDF_THREADS',
+  'KDF_QUEUE',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -87,9 +94,13 @@ export interface Config {
   vault: KeyRingConfig['vault'];
   /** Per-request timeout of remote key providers, in ms. */
   keyProviderTimeoutMs: number;
-  /** `ALLOW_PLAINTEXT_EXPORT=1`: `export_wallet_private_key` may run at all. */
-  allowPlaintextExport: boolean;
-  /** The code `export_wallet_private_key` must be given (`EXPORT_CODE`). */
+  /**
+   * `ALLOW_KEY_EXPORT=1` (older names `ALLOW_PLAINTEXT_EXPORT`, `AGENTVAULT_ALLOW_PLAINTEXT_EXPORT`):
+   * key material may leave at all, as a keystore or in plaintext, for an owner key and after a
+   * second person's approval (docs/key-custody.md). Off by default.
+   */
+  allowKeyExport: boolean;
+  /** The code `export_wallet_private_key` must be given as well (`EXPORT_CODE`). */
   exportCode: string | undefined;
   adminApiKey: string | undefined;
   /** Transfers above this many wei need `TX_CONFIRM_CODE` (default 0.1 ETH, AgentVault's). */
@@ -111,10 +122,39 @@ export interface Config {
    * the socket's peer is the client. Used for key IP scopes and the audit log's `ip`.
    */
   trustedProxies: string[];
+  /**
+   * Host names (`ALLOWED_HOSTS`, lowercase, without port) the server answers MCP requests for;
+   * empty: loopback names only (`localhost`, `127.0.0.1`, `::1`), which is all a server bound to
+   * loopback needs. A server bound elsewhere must list its names (configuration refuses otherwise).
+   */
+  allowedHosts: string[];
+  /**
+   * Origins (`ALLOWED_ORIGINS`, `scheme://host[:port]`) besides the server's own that may send a
+   * browser `Origin` to MCP and cookie-authenticated REST writes (cross-site write and DNS
+   * rebinding protection, docs/security.md).
+   */
+  allowedOrigins: string[];
+  /** Bearer token `/metrics` requires (`METRICS_TOKEN`); unset: `/metrics` is open. */
+  metricsToken: string | undefined;
+  /** Highest EIP-1559 max fee per gas a send may be signed with, in wei (`MAX_FEE_PER_GAS_GWEI`, default 500 gwei). */
+  maxFeePerGasWei: bigint;
+  /** Keystore key derivations (scrypt, pbkdf2) run in this many worker threads (`KDF_THREADS`, default 2). */
+  kdfThreads: number;
+  /** Derivations that may wait for a thread before `BUSY` is answered (`KDF_QUEUE`, default 8). */
+  kdfQueue: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
 const FERNET_KEY_RE = /^[A-Za-z0-9_-]{43}=$/;
+
+/** Shortest `EXPORT_CODE` accepted, and shortest `TX_CONFIRM_CODE` in production. */
+export const MIN_CODE_LENGTH = 12;
+
+/** Whether `host` (a `HOST` bind address or a Host header's name) is a loopback name or address. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
 
 const port = (name: string, fallback: number) =>
   z
@@ -161,6 +201,23 @@ const duration = (name: string, fallbackMs: number, minMs: number, maxMs: number
       }
       return ms;
     });
+
+/** A whole-number setting (a count, never money) in [min, max]. */
+const count = (name: string, fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      if (!/^\d{1,9}$/.test(v.trim()) || Number(v) < min || Number(v) > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an integer from ${min} to ${max} (got "${v}")` });
+        return z.NEVER;
+      }
+      return Number.parseInt(v.trim(), 10);
+    });
+
+/** Comma-separated values, trimmed, empty ones dropped. */
+const list = (v: string | undefined): string[] => (v ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
 
 const optionalString = z
   .string()
@@ -211,6 +268,7 @@ const envSchema = z.object({
   VAULT_TRANSIT_MOUNT: optionalString,
   VAULT_TRANSIT_KEY: optionalString,
   VAULT_NAMESPACE: optionalString,
+  ALLOW_KEY_EXPORT: optionalString,
   ALLOW_PLAINTEXT_EXPORT: optionalString,
   AGENTVAULT_ALLOW_PLAINTEXT_EXPORT: optionalString,
   EXPORT_CODE: optionalString,
@@ -250,6 +308,22 @@ const envSchema = z.object({
       }
       return list;
     }),
+  ALLOWED_HOSTS: optionalString,
+  ALLOWED_ORIGINS: optionalString,
+  METRICS_TOKEN: optionalString,
+  MAX_FEE_PER_GAS_GWEI: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return parseUnits('500', 'gwei');
+      if (!/^\d{1,12}(\.\d{1,9})?$/.test(v.trim()) || parseUnits(v.trim(), 'gwei') === 0n) {
+        ctx.addIssue({ code: 'custom', message: `MAX_FEE_PER_GAS_GWEI must be a positive decimal gwei amount like "300" or "0.5" (got "${v}")` });
+        return z.NEVER;
+      }
+      return parseUnits(v.trim(), 'gwei');
+    }),
+  KDF_THREADS: count('KDF_THREADS', 2, 1, 16),
+  KDF_QUEUE: count('KDF_QUEUE', 8, 0, 1000),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -334,10 +408,34 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('VAULT_TRANSIT_KEY is required when KEY_PROVIDER=vault (with VAULT_ADDR and VAULT_TOKEN or AppRole)');
   }
 
-  const allowExportRaw = e.ALLOW_PLAINTEXT_EXPORT ?? e.AGENTVAULT_ALLOW_PLAINTEXT_EXPORT;
-  if (allowExportRaw !== undefined && !['0', '1'].includes(allowExportRaw)) problems.push(`ALLOW_PLAINTEXT_EXPORT must be 0 or 1 (got "${allowExportRaw}")`);
+  const allowExportName = e.ALLOW_KEY_EXPORT !== undefined ? 'ALLOW_KEY_EXPORT' : e.ALLOW_PLAINTEXT_EXPORT !== undefined ? 'ALLOW_PLAINTEXT_EXPORT' : 'AGENTVAULT_ALLOW_PLAINTEXT_EXPORT';
+  const allowExportRaw = e.ALLOW_KEY_EXPORT ?? e.ALLOW_PLAINTEXT_EXPORT ?? e.AGENTVAULT_ALLOW_PLAINTEXT_EXPORT;
+  if (allowExportRaw !== undefined && !['0', '1'].includes(allowExportRaw)) problems.push(`${allowExportName} must be 0 or 1 (got "${allowExportRaw}")`);
   const exportCode = e.EXPORT_CODE ?? e.AGENTVAULT_EXPORT_CODE;
-  if (exportCode !== undefined && exportCode.length < 12) problems.push('EXPORT_CODE must be at least 12 characters (generate one with: openssl rand -hex 16)');
+  if (exportCode !== undefined && exportCode.length < MIN_CODE_LENGTH) problems.push(`EXPORT_CODE must be at least ${MIN_CODE_LENGTH} characters (generate one with: openssl rand -hex 16)`);
+  const txConfirmCode = e.TX_CONFIRM_CODE ?? e.AGENTVAULT_TX_CONFIRM_CODE;
+
+  const host = e.HOST ?? (e.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1');
+  const allowedHosts = list(e.ALLOWED_HOSTS).map((h) => h.toLowerCase());
+  for (const h of allowedHosts) {
+    if (!/^(\[[0-9a-f:.]+\]|[0-9a-z.-]+|[0-9a-f:]+)$/.test(h)) problems.push(`ALLOWED_HOSTS must be comma-separated host names or IP addresses without scheme or port, like vaultpilot.example.com (got "${h}")`);
+  }
+  if (!isLoopbackHost(host) && allowedHosts.length === 0) {
+    problems.push(`ALLOWED_HOSTS is required when HOST (${host}) is not a loopback address: list the names clients use to reach this server, e.g. ALLOWED_HOSTS=vaultpilot.example.com,localhost (MCP refuses any other Host header, which stops DNS rebinding)`);
+  }
+  const allowedOrigins: string[] = [];
+  for (const o of list(e.ALLOWED_ORIGINS)) {
+    let origin: string | undefined;
+    try {
+      const u = new URL(o);
+      if ((u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o.replace(/\/$/, '').toLowerCase()) origin = u.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin) allowedOrigins.push(origin);
+    else problems.push(`ALLOWED_ORIGINS must be comma-separated origins like https://admin.example.com (scheme, host and optional port; no path) (got "${o}")`);
+  }
+  if (e.METRICS_TOKEN !== undefined && e.METRICS_TOKEN.length < 24) problems.push('METRICS_TOKEN must be at least 24 characters (generate one with: openssl rand -hex 32)');
 
   const adminApiKey = e.ADMIN_API_KEY;
   if (adminApiKey !== undefined && adminApiKey.length < 24) {
@@ -356,6 +454,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (e.FAUCET_PRIVATE_KEY && (ANVIL_DEV_KEYS as readonly string[]).includes(e.FAUCET_PRIVATE_KEY.toLowerCase())) {
       problems.push('FAUCET_PRIVATE_KEY is a well-known dev chain key; unset it in production');
     }
+    // A short code falls to guessing, lockout or not (docs/security.md).
+    if (txConfirmCode !== undefined && txConfirmCode.length < MIN_CODE_LENGTH) {
+      problems.push(`TX_CONFIRM_CODE must be at least ${MIN_CODE_LENGTH} characters in production (generate one with: openssl rand -hex 16)`);
+    }
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -363,7 +465,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
-    host: e.HOST ?? (e.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
+    host,
     dataDir: path.resolve(e.DATA_DIR ?? '.data'),
     databaseUrl: e.DATABASE_URL,
     rpcUrls,
@@ -372,11 +474,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     awsKms,
     vault,
     keyProviderTimeoutMs: e.KEY_PROVIDER_TIMEOUT_MS,
-    allowPlaintextExport: allowExportRaw === '1',
+    allowKeyExport: allowExportRaw === '1',
     exportCode,
     adminApiKey,
     maxTxWei: e.MAX_TX_ETH ?? e.AGENTVAULT_MAX_TX_ETH ?? parseUnits('0.1', 18),
-    txConfirmCode: e.TX_CONFIRM_CODE ?? e.AGENTVAULT_TX_CONFIRM_CODE,
+    txConfirmCode,
     txConfirmations: e.TX_CONFIRMATIONS,
     faucetPrivateKey: e.FAUCET_PRIVATE_KEY,
     faucetMaxWei: e.FAUCET_MAX_ETH ?? parseUnits('1', 18),
@@ -384,6 +486,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     policyFile: e.POLICY_FILE === undefined ? undefined : path.resolve(e.POLICY_FILE),
     approvalTtlMs: e.APPROVAL_TTL,
     trustedProxies: e.TRUSTED_PROXIES,
+    allowedHosts,
+    allowedOrigins,
+    metricsToken: e.METRICS_TOKEN,
+    maxFeePerGasWei: e.MAX_FEE_PER_GAS_GWEI,
+    kdfThreads: e.KDF_THREADS,
+    kdfQueue: e.KDF_QUEUE,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -20,10 +20,12 @@ export type ErrorCode =
   | 'STRATEGY_NOT_ACTIVE'
   | 'STRATEGY_COMPLETED'
   | 'CONFIRMATION_REQUIRED'
+  | 'CONFIRMATION_LOCKED'
   | 'INSUFFICIENT_FUNDS'
+  | 'FEE_CAP_EXCEEDED'
   | 'FAUCET_DISABLED'
   | 'FAUCET_LIMIT'
-  | 'EXPORT_DISABLED'
+  | 'KEY_EXPORT_DISABLED'
   | 'EXPORT_CODE_NOT_CONFIGURED'
   | 'EXPORT_CODE_REQUIRED'
   | 'EXPORT_CODE_INVALID'
@@ -44,9 +46,16 @@ export type ErrorCode =
   | 'APPROVAL_NOT_PENDING'
   | 'APPROVAL_SELF'
   | 'APPROVAL_EXPIRED'
+  | 'APPROVAL_MISMATCH'
   | 'KEY_NOT_FOUND'
   | 'TENANT_NOT_FOUND'
   | 'TENANT_EXISTS'
+  | 'BUSY'
+  | 'TOO_MANY_SESSIONS'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'ORIGIN_NOT_ALLOWED'
+  | 'HOST_NOT_ALLOWED'
   | 'INTERNAL';
 
 /** Base class of every error VaultPilot throws on purpose. */
@@ -94,7 +103,7 @@ export class NotFoundError extends VaultPilotError {
  */
 export class ConflictError extends VaultPilotError {
   constructor(
-    code: 'WALLET_EXISTS' | 'STRATEGY_EXISTS' | 'STRATEGY_NOT_ACTIVE' | 'STRATEGY_COMPLETED' | 'APPROVAL_NOT_PENDING' | 'APPROVAL_EXPIRED' | 'TENANT_EXISTS',
+    code: 'WALLET_EXISTS' | 'STRATEGY_EXISTS' | 'STRATEGY_NOT_ACTIVE' | 'STRATEGY_COMPLETED' | 'APPROVAL_NOT_PENDING' | 'APPROVAL_EXPIRED' | 'APPROVAL_MISMATCH' | 'TENANT_EXISTS',
     message: string,
     details?: Record<string, unknown>,
   ) {
@@ -113,19 +122,55 @@ export class ForbiddenError extends VaultPilotError {
   }
 }
 
+/** HTTP status of each {@link PolicyError} code that is not 403. */
+const POLICY_STATUS: Partial<Record<ErrorCode, number>> = {
+  INSUFFICIENT_FUNDS: 409,
+  FEE_CAP_EXCEEDED: 409,
+  RATE_LIMITED: 429,
+  CONFIRMATION_LOCKED: 429,
+};
+
 /**
- * A request refused by a guardrail: the spend gate, faucet cap, funds, plaintext export gates, a
- * rate limit (429) or a policy rule (`POLICY_*`; `details.rule` names the rule, see
- * docs/policies.md). `APPROVAL_REQUIRED` is what the policy engine throws when a send needs a
- * human: callers that can ask for approval turn it into a pending approval.
+ * A request refused by a guardrail: the spend gate and its lockout, faucet cap, funds, the fee
+ * cap, key export gates, a rate limit (429) or a policy rule (`POLICY_*`; `details.rule` names the
+ * rule, see docs/policies.md). `APPROVAL_REQUIRED` is what the policy engine throws when a send
+ * needs a human: callers that can ask for approval turn it into a pending approval.
  */
 export class PolicyError extends VaultPilotError {
   constructor(
-    code: Extract<ErrorCode, 'CONFIRMATION_REQUIRED' | 'INSUFFICIENT_FUNDS' | 'RATE_LIMITED' | 'APPROVAL_REQUIRED' | `POLICY_${string}` | `FAUCET_${string}` | `EXPORT_${string}`>,
+    code: Extract<
+      ErrorCode,
+      'CONFIRMATION_REQUIRED' | 'CONFIRMATION_LOCKED' | 'INSUFFICIENT_FUNDS' | 'FEE_CAP_EXCEEDED' | 'RATE_LIMITED' | 'APPROVAL_REQUIRED' | `POLICY_${string}` | `FAUCET_${string}` | `EXPORT_${string}` | `KEY_EXPORT_${string}`
+    >,
     message: string,
     details?: Record<string, unknown>,
   ) {
-    super(code, message, code === 'INSUFFICIENT_FUNDS' ? 409 : code === 'RATE_LIMITED' ? 429 : 403, details);
+    super(code, message, POLICY_STATUS[code] ?? 403, details);
+  }
+}
+
+/**
+ * The server is at a capacity limit and the caller should retry: `BUSY` (503, the key-derivation
+ * pool's queue is full) or `TOO_MANY_SESSIONS` (429, a key's HTTP+SSE session quota).
+ * `details.retry_after_seconds` says when; REST answers carry it as `Retry-After` too.
+ */
+export class BusyError extends VaultPilotError {
+  constructor(code: 'BUSY' | 'TOO_MANY_SESSIONS', message: string, retryAfterSeconds: number, details: Record<string, unknown> = {}) {
+    super(code, message, code === 'BUSY' ? 503 : 429, { ...details, retry_after_seconds: retryAfterSeconds });
+  }
+}
+
+/** HTTP status of each {@link RequestRefusedError} code. */
+const REFUSED_STATUS = { PAYLOAD_TOO_LARGE: 413, UNSUPPORTED_MEDIA_TYPE: 415, ORIGIN_NOT_ALLOWED: 403, HOST_NOT_ALLOWED: 403 } as const;
+
+/**
+ * A request the HTTP edge refuses before any route runs: a body over the route's limit (413), a
+ * cookie-authenticated write that is not JSON (415), an `Origin` or `Host` this server does not
+ * serve (403: cross-site writes, DNS rebinding). Nothing is read or written for it.
+ */
+export class RequestRefusedError extends VaultPilotError {
+  constructor(code: keyof typeof REFUSED_STATUS, message: string, details?: Record<string, unknown>) {
+    super(code, message, REFUSED_STATUS[code], details);
   }
 }
 

@@ -26,6 +26,7 @@ import { recordAudit } from '../core/audit/log.ts';
 import { verifyAuditLog } from '../core/audit/verify.ts';
 import { sealAuditLog } from '../core/audit/seal.ts';
 import { GENESIS_HASH } from '../core/audit/chain.ts';
+import { refusalAuditor } from '../server/auth.ts';
 import { createTestDatabase, startStack, TEST_FERNET_KEY, type Stack } from './harness.ts';
 import { runCli } from './custody-harness.ts';
 
@@ -101,7 +102,7 @@ describe('audit chain: upgrade from 0004', () => {
       `.execute(db);
     }
     const applied = await migrate(db);
-    assert.deepEqual(applied, ['0005_audit_chain']);
+    assert.deepEqual(applied, ['0005_audit_chain', '0006_hostile_agent']);
 
     const result = await verifyAuditLog(db);
     assert.equal(result.ok, true, JSON.stringify(result.chains));
@@ -146,6 +147,8 @@ describe('audit chain: append-only, concurrent, tamper-evident, exportable', () 
     assert.equal(imported.status, 201, await imported.text());
     const refused = await fetch(`${stack.url}/api/wallets`, { headers: { Authorization: 'Bearer vp_deadbeef_not-a-key' } });
     assert.equal(refused.status, 401);
+    // Refusals without a valid key are aggregated per source per minute: write this one's row now.
+    await refusalAuditor(stack.server.ctx).flush();
   });
   after(async () => {
     await stack?.close();

@@ -74,9 +74,9 @@ describe('loadConfig', () => {
   });
 
   test('plaintext export settings: ALLOW_PLAINTEXT_EXPORT is 0 or 1, EXPORT_CODE is long enough (AgentVault names too)', () => {
-    assert.equal(loadConfig({}).allowPlaintextExport, false);
+    assert.equal(loadConfig({}).allowKeyExport, false);
     const c = loadConfig({ AGENTVAULT_ALLOW_PLAINTEXT_EXPORT: '1', AGENTVAULT_EXPORT_CODE: 'export-code-123456' });
-    assert.equal(c.allowPlaintextExport, true);
+    assert.equal(c.allowKeyExport, true);
     assert.equal(c.exportCode, 'export-code-123456');
     assert.match(problems({ ALLOW_PLAINTEXT_EXPORT: 'yes' }).join(), /ALLOW_PLAINTEXT_EXPORT must be 0 or 1/);
     const short = problems({ EXPORT_CODE: 'abc123' }).join();

@@ -11,6 +11,7 @@ import * as m0002 from './migrations/0002_key_custody.ts';
 import * as m0003 from './migrations/0003_strategies.ts';
 import * as m0004 from './migrations/0004_guardrails.ts';
 import * as m0005 from './migrations/0005_audit_chain.ts';
+import * as m0006 from './migrations/0006_hostile_agent.ts';
 
 export type Db = Kysely<Database>;
 
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003_strategies': m0003,
   '0004_guardrails': m0004,
   '0005_audit_chain': m0005,
+  '0006_hostile_agent': m0006,
 };
 
 /**

@@ -63,8 +63,12 @@ export interface WalletsTable {
 /** Where a wallet's key came from. */
 export type WalletOrigin = 'generated' | 'private_key' | 'mnemonic' | 'keystore' | 'agentvault';
 
-/** A strategy's state: `completed` once it has nothing left to do (see `end_reason`). */
-export type StrategyStatus = 'active' | 'stopped' | 'completed';
+/**
+ * A strategy's state: `completed` once it has nothing left to do (see `end_reason`); `paused`
+ * when the key that created it was revoked or expired (see `paused_reason`), until a valid key
+ * starts it again.
+ */
+export type StrategyStatus = 'active' | 'stopped' | 'completed' | 'paused';
 
 /** A recurring strategy; `params` amounts are wei as decimal strings (see core/strategies/kinds). */
 export interface StrategiesTable {
@@ -92,6 +96,12 @@ export interface StrategiesTable {
   /** A human gave TX_CONFIRM_CODE when a per-run amount above MAX_TX_ETH was set. */
   confirmed_above_max: ColumnType<boolean, boolean | undefined, boolean>;
   deleted_at: Timestamp | null;
+  /** The key that created the strategy, or last started it (null: imported by the CLI). */
+  created_by_key_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** That key's visible id (`vp_…`). */
+  created_by: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Why a `paused` strategy was paused: `key_revoked` or `key_expired`. */
+  paused_reason: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -200,17 +210,30 @@ export interface RateLimitCountersTable {
   calls: number;
 }
 
-/** An approval's state (docs/approvals.md): `pending` → `approved` → `executed` | `failed`, or `rejected` | `expired`. */
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed';
+/**
+ * An approval's state (docs/approvals.md): `pending` → `approved` → `executed` | `failed`, or
+ * `rejected` | `expired` | `cancelled` (the requesting key was revoked or expired while it waited).
+ */
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed' | 'cancelled';
 
-/** A send waiting for (or decided by) a human. */
+/** What an approval is for: a send, or handing out a wallet's key material (four eyes). */
+export type ApprovalKind = 'send' | 'key_export';
+
+/** The form key material leaves in: a keystore v3, or the plain private key. */
+export type ExportFormat = 'keystore' | 'private_key';
+
+/** A send or a key export waiting for (or decided by) a human. */
 export interface ApprovalsTable {
   id: Generated<string>;
   tenant_id: string;
+  kind: ColumnType<ApprovalKind, ApprovalKind | undefined, ApprovalKind>;
   wallet_id: string;
   agent_id: string;
-  to_address: string;
-  value_wei: Numeric;
+  /** Recipient and amount of a `send`; null for a `key_export`. */
+  to_address: string | null;
+  value_wei: ColumnType<string | null, string | bigint | null, string | bigint | null>;
+  /** The format of a `key_export`; null for a `send`. */
+  export_format: ColumnType<ExportFormat | null, ExportFormat | null | undefined, ExportFormat | null>;
   reason: string | null;
   rule: string;
   rule_message: string;
@@ -230,6 +253,16 @@ export interface ApprovalsTable {
   updated_at: Generated<Date>;
 }
 
+/** One wrong confirmation code (`tx_confirm`: TX_CONFIRM_CODE, `export`: EXPORT_CODE), for lockouts. */
+export interface ConfirmationFailuresTable {
+  id: Generated<string>;
+  tenant_id: string;
+  key_id: string;
+  wallet_id: string | null;
+  code: 'tx_confirm' | 'export';
+  failed_at: Generated<Date>;
+}
+
 /** The whole schema, as kysely sees it. */
 export interface Database {
   tenants: TenantsTable;
@@ -243,6 +276,7 @@ export interface Database {
   wallet_policies: WalletPoliciesTable;
   rate_limit_counters: RateLimitCountersTable;
   approvals: ApprovalsTable;
+  confirmation_failures: ConfirmationFailuresTable;
 }
 
 export type WalletRow = Selectable<WalletsTable>;
