@@ -13,6 +13,7 @@ import { openKeyRing } from '../core/runtime.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import type { KeyRing } from '../keyproviders/index.ts';
 import type { ServicesReady } from '../scripts/embedded/services.ts';
+import { KdfPool } from '../core/wallets/kdf/pool.ts';
 
 /** An opened CLI context; `close()` releases everything. */
 export interface CliContext {
@@ -21,6 +22,8 @@ export interface CliContext {
   keys: KeyRing;
   /** Present when the command asked for it. */
   chain: ChainClient | undefined;
+  /** Keystore key derivations (threads start on first use), as in the server. */
+  kdf: KdfPool;
   /** Logs go to stderr (JSON), so stdout stays the command's report. */
   logger: Logger;
   close(): Promise<void>;
@@ -66,13 +69,16 @@ export async function openCliContext(options: { chain?: boolean } = {}): Promise
     await db.destroy();
     throw err;
   }
+  const kdf = KdfPool.fromConfig(config);
   return {
     config: { ...config, databaseUrl, rpcUrls },
     db,
     keys,
     chain,
+    kdf,
     logger,
     close: async () => {
+      await kdf.close();
       keys.close();
       chain?.destroy();
       await db.destroy();

@@ -15,6 +15,7 @@ import { ChainClient } from './chain/client.ts';
 import { createBoss, ensureQueues } from './jobs/queue.ts';
 import { createKeyRing, type KeyRing, type KeyRingConfig } from '../keyproviders/index.ts';
 import { generateFernetKey } from '../keyproviders/fernet.ts';
+import { KdfPool } from './wallets/kdf/pool.ts';
 
 /** chainIds of local development chains (anvil, hardhat), refused in production. */
 const DEV_CHAIN_IDS = new Set([31337, 1337]);
@@ -113,11 +114,14 @@ export async function openCore(config: Config, logger: Logger, role: 'server' | 
   await boss.start();
   await ensureQueues(boss);
 
-  const ctx: CoreContext = { config, db, chain, keys, boss, logger, policy };
+  // Threads start on first use, so a worker process that never opens a keystore runs none.
+  const kdf = KdfPool.fromConfig(config);
+  const ctx: CoreContext = { config, db, chain, keys, boss, logger, policy, kdf };
   return {
     ctx,
     close: async () => {
       await boss.stop({ graceful: true, timeout: 5_000 }).catch(() => undefined);
+      await kdf.close();
       keys.close();
       chain.destroy();
       await db.destroy();

@@ -5,6 +5,7 @@
  * and zeroes them. The secret inputs are never echoed in an error; nothing is written on a refusal.
  */
 import type { Principal } from '../auth/api-keys.ts';
+import type { CoreContext } from '../context.ts';
 import type { WalletOrigin } from '../db/types.ts';
 import { ValidationError } from '../errors.ts';
 import { importWallet, parseAgentId, type WalletStore, type WalletView } from './service.ts';
@@ -80,17 +81,19 @@ export async function importFromMnemonic(
  * `import_wallet_from_encrypted_json`: opens a Web3 Secret Storage v3 keystore with `password`
  * and stores its key as `agent_id`'s new wallet.
  * @param input.encrypted_json - the keystore as JSON text or as an object.
+ * The key derivation runs in `ctx.kdf` (worker threads), after validation.
  * @throws {ValidationError} `INVALID_INPUT` naming `agent_id`, `encrypted_json` (malformed,
- *   unsupported or too expensive; see core/wallets/keystore.ts) or `password` ("does not decrypt
- *   this keystore"); `ConflictError` `WALLET_EXISTS`; `UpstreamError` when the key provider fails.
+ *   unsupported or above geth's standard cost; see core/wallets/keystore.ts) or `password` ("does
+ *   not decrypt this keystore"); `ConflictError` `WALLET_EXISTS`; `UpstreamError` when the key
+ *   provider fails; `BusyError` `BUSY` (nothing written) when the key-derivation pool is full.
  */
 export async function importFromKeystore(
-  ctx: WalletStore,
+  ctx: WalletStore & Pick<CoreContext, 'kdf'>,
   principal: Pick<Principal, 'tenantId'>,
   input: { agent_id: unknown; encrypted_json?: unknown; password?: unknown },
   options: { origin?: ImportOrigin } = {},
 ): Promise<WalletView> {
   const agentId = parseAgentId(input.agent_id);
-  const { privateKey } = await decryptKeystore(input.encrypted_json, input.password);
+  const { privateKey } = await decryptKeystore(ctx, input.encrypted_json, input.password);
   return importBytes(ctx, principal.tenantId, agentId, privateKey, options.origin ?? 'keystore');
 }

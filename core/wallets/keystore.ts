@@ -3,23 +3,28 @@
  * write them): reading one with its password, and writing one for a wallet held here.
  *
  * Reading accepts the `pbkdf2` (hmac-sha256/sha512) and `scrypt` key derivations with
- * `aes-128-ctr`, and refuses parameters that would tie up the server: scrypt memory above
- * 256 MiB (128 × N × r bytes) or work above N × r × p = 2^22, and pbkdf2 above 1,000,000
- * iterations (geth's standard scrypt N=2^18, r=8, p=1 and its light pbkdf2 c=262144 are well
- * inside). Scrypt also needs N < 2^(16·r) (RFC 7914), which the implementation enforces.
+ * `aes-128-ctr`, up to what a desktop wallet accepts: geth's standard scrypt (n=2^18, r=8, p=1:
+ * 256 MiB, about a second) and its light one (n=2^12, r=8, p=6) open, anything above the standard
+ * (memory 128·n·r bytes above 256 MiB, or work n·r·p above 2^21) is refused before any work,
+ * as is pbkdf2 above 1,000,000 iterations. Scrypt also needs n < 2^(16·r) (RFC 7914).
  *
- * Writing uses scrypt with ethers' defaults, N = 2^17, r = 8, p = 1 (about 1 s of CPU here and
+ * Writing uses scrypt with ethers' defaults, n = 2^17, r = 8, p = 1 (about 1 s of CPU here and
  * in any client that opens it), and aes-128-ctr.
+ *
+ * Every derivation, reading or writing, runs in the process's key-derivation pool
+ * (`ctx.kdf`, core/wallets/kdf/pool.ts), off the event loop; a full pool answers `BUSY`.
  */
-import { decryptKeystoreJson, getBytes } from 'ethers';
+import { getBytes } from 'ethers';
 import type { CoreContext } from '../context.ts';
 import type { Principal } from '../auth/api-keys.ts';
 import type { WalletRow } from '../db/types.ts';
 import { ValidationError } from '../errors.ts';
-import { getWalletByAgent, withSigner } from './service.ts';
+import { addressOfKey, getWalletByAgent, withSigner } from './service.ts';
 
+/** geth's standard scrypt: 128 · 2^18 · 8 bytes. */
 const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
-const MAX_SCRYPT_WORK = 2 ** 22;
+/** geth's standard scrypt's n·r·p (2^18 · 8 · 1); light's is 2^12 · 8 · 6 = 196,608. */
+const MAX_SCRYPT_WORK = 2 ** 21;
 const MAX_PBKDF2_ROUNDS = 1_000_000;
 /** Longest keystore JSON accepted (characters); real ones are under 1 KB, ethers' with a mnemonic under 2 KB. */
 const MAX_KEYSTORE_LENGTH = 16_384;
@@ -46,7 +51,8 @@ function int(value: unknown): number | undefined {
  * @param field - the argument name used in errors (`encrypted_json`).
  * @returns the keystore as a JSON string, for ethers.
  * @throws {ValidationError} `INVALID_INPUT` naming `field`: not JSON, not version 3, an
- *   unsupported cipher or key derivation, or parameters too expensive (see the module comment).
+ *   unsupported cipher or key derivation, or parameters above geth's standard (scrypt memory
+ *   128·n·r over 256 MiB or n·r·p over 2^21; pbkdf2 over 1,000,000 iterations).
  */
 export function parseKeystoreJson(value: unknown, field = 'encrypted_json'): string {
   let json: unknown = value;
@@ -83,7 +89,7 @@ export function parseKeystoreJson(value: unknown, field = 'encrypted_json'): str
       throw new ValidationError(field, 'crypto.kdfparams must hold scrypt n (a power of 2), r and p as positive integers');
     }
     if (128 * n * r > MAX_SCRYPT_MEMORY || n * r * p > MAX_SCRYPT_WORK) {
-      throw new ValidationError(field, `scrypt parameters are too expensive (n=${n}, r=${r}, p=${p}): at most 256 MiB (128·n·r bytes) and n·r·p ≤ 2^22; re-encrypt it with standard parameters (n=262144, r=8, p=1)`);
+      throw new ValidationError(field, `scrypt parameters are above geth's standard (n=${n}, r=${r}, p=${p}): memory 128·n·r must be at most 256 MiB and n·r·p at most 2^21 (n=262144, r=8, p=1 is the most accepted); re-encrypt it with standard parameters`);
     }
     if (16 * r < 32 && n >= 2 ** (16 * r)) {
       throw new ValidationError(field, `scrypt n=${n} must be below 2^(16·r) = ${2 ** (16 * r)} (RFC 7914); re-encrypt it with standard parameters (n=262144, r=8, p=1)`);
@@ -108,30 +114,36 @@ function parsePassword(value: unknown, field: string): string {
 }
 
 /**
- * Opens a keystore v3 with its password.
+ * Opens a keystore v3 with its password; the key derivation runs in `ctx.kdf`, after the
+ * keystore and password passed validation (a refused keystore costs no derivation).
  * @param fields - argument names for errors (default `encrypted_json`, `password`).
  * @returns the address and the 32 private key bytes, which the caller zeroes.
  * @throws {ValidationError} `INVALID_INPUT` naming the keystore field (see
  *   {@link parseKeystoreJson}; also an `address` that does not match the key) or the password
- *   field ("does not decrypt this keystore").
+ *   field ("does not decrypt this keystore"); {@link BusyError} `BUSY` (503,
+ *   `details.retry_after_seconds`) when the key-derivation pool is full.
  */
 export async function decryptKeystore(
+  ctx: Pick<CoreContext, 'kdf'>,
   encryptedJson: unknown,
   password: unknown,
   fields: { json: string; password: string } = { json: 'encrypted_json', password: 'password' },
 ): Promise<{ address: string; privateKey: Uint8Array }> {
   const json = parseKeystoreJson(encryptedJson, fields.json);
   const pw = parsePassword(password, fields.password);
-  try {
-    const account = await decryptKeystoreJson(json, pw);
-    return { address: account.address, privateKey: getBytes(account.privateKey) };
-  } catch (err) {
-    const e = err as { code?: string; argument?: string };
-    if (e.code === 'INVALID_ARGUMENT' && e.argument === 'password') throw new ValidationError(fields.password, 'does not decrypt this keystore (wrong password)');
-    if (e.code === 'INVALID_ARGUMENT' && e.argument === 'address') throw new ValidationError(fields.json, 'its "address" is not the address of the key it holds (a corrupted or edited keystore)');
-    // Anything else is a malformed field ethers met while decrypting; its message may quote values, so it is not passed on.
+  const opened = await ctx.kdf.decryptKeystore(json, pw);
+  if (!opened.ok) {
+    if (opened.reason === 'password') throw new ValidationError(fields.password, 'does not decrypt this keystore (wrong password)');
+    if (opened.reason === 'address') throw new ValidationError(fields.json, 'its "address" is not the address of the key it holds (a corrupted or edited keystore)');
+    // ethers' message for a malformed field may quote values, so it is not passed on.
     throw new ValidationError(fields.json, 'could not be decrypted: a field is malformed (check crypto.ciphertext, cipherparams and kdfparams)');
   }
+  const address = addressOfKey(opened.privateKey);
+  if (address === undefined) {
+    opened.privateKey.fill(0);
+    throw new ValidationError(fields.json, 'holds a value that is not a secp256k1 private key');
+  }
+  return { address, privateKey: opened.privateKey };
 }
 
 /**
@@ -149,20 +161,30 @@ export function parseNewPassphrase(value: unknown, field = 'passphrase'): string
 export interface KeystoreExport {
   agent_id: string;
   address: string;
-  /** The keystore v3 JSON text (scrypt N=2^17, r=8, p=1; aes-128-ctr). */
+  /** The keystore v3 JSON text (scrypt n=2^17, r=8, p=1; aes-128-ctr). */
   keystore: string;
 }
 
 /**
- * Encrypts a wallet's key into a keystore v3 with `passphrase` (ethers `Wallet.encrypt`, scrypt
- * N=2^17, r=8, p=1). The key is unwrapped for this one call.
+ * Encrypts a wallet's key into a keystore v3 with `passphrase` (what ethers `Wallet.encrypt`
+ * writes: scrypt n=2^17, r=8, p=1), the derivation in `ctx.kdf`. The key is unwrapped for this
+ * one call; its bytes are zeroed after.
  * @param field - the passphrase argument's name for errors (`passphrase`; `password` for AgentVault's
  *   `encrypt_wallet_keystore`).
- * @throws {ValidationError} `INVALID_INPUT` naming `field`; `UpstreamError` when the key provider fails.
+ * @throws {ValidationError} `INVALID_INPUT` naming `field`; `UpstreamError` when the key provider
+ *   fails; {@link BusyError} `BUSY` when the key-derivation pool is full.
  */
-export async function keystoreOfWallet(ctx: Pick<CoreContext, 'keys'>, row: WalletRow, passphrase: unknown, field = 'passphrase'): Promise<KeystoreExport> {
+export async function keystoreOfWallet(ctx: Pick<CoreContext, 'keys' | 'kdf'>, row: WalletRow, passphrase: unknown, field = 'passphrase'): Promise<KeystoreExport> {
   const pw = parseNewPassphrase(passphrase, field);
-  const keystore = await withSigner(ctx, row, (signer) => signer.encrypt(pw));
+  const keystore = await withSigner(ctx, row, async (signer) => {
+    // withSigner zeroes its own bytes; this copy is ours to zero.
+    const key = getBytes(signer.privateKey);
+    try {
+      return await ctx.kdf.encryptKeystore(key, signer.address, pw);
+    } finally {
+      key.fill(0);
+    }
+  });
   return { agent_id: row.agent_id, address: row.address, keystore };
 }
 
@@ -170,7 +192,8 @@ export async function keystoreOfWallet(ctx: Pick<CoreContext, 'keys'>, row: Wall
  * `export_wallet_keystore` / `encrypt_wallet_keystore`: the keystore v3 of `agent_id`'s wallet.
  * The passphrase is checked before the wallet is looked up or its key unwrapped.
  * @throws {ValidationError} `INVALID_INPUT` (`agent_id`, the passphrase field);
- *   `NotFoundError` `WALLET_NOT_FOUND`; `UpstreamError` when the key provider fails.
+ *   `NotFoundError` `WALLET_NOT_FOUND`; `UpstreamError` when the key provider fails;
+ *   {@link BusyError} `BUSY` when the key-derivation pool is full.
  */
 export async function exportKeystore(ctx: CoreContext, principal: Principal, agentId: unknown, passphrase: unknown, field = 'passphrase'): Promise<KeystoreExport> {
   parseNewPassphrase(passphrase, field);
@@ -184,12 +207,13 @@ export async function exportKeystore(ctx: CoreContext, principal: Principal, age
  * the keystore and its password, so the export code is not asked); otherwise it stays out of the
  * response, and the way to use the wallet is to import it (`import_wallet_from_encrypted_json`).
  * Nothing is stored.
- * @throws {ValidationError} `INVALID_INPUT` naming `encrypted_json` or `password`.
+ * @throws {ValidationError} `INVALID_INPUT` naming `encrypted_json` or `password`;
+ *   {@link BusyError} `BUSY` when the key-derivation pool is full.
  */
-export async function openKeystore(ctx: Pick<CoreContext, 'config'>, encryptedJson: unknown, password: unknown): Promise<{ address: string; private_key?: string; private_key_included: boolean }> {
-  const { address, privateKey } = await decryptKeystore(encryptedJson, password);
+export async function openKeystore(ctx: Pick<CoreContext, 'config' | 'kdf'>, encryptedJson: unknown, password: unknown): Promise<{ address: string; private_key?: string; private_key_included: boolean }> {
+  const { address, privateKey } = await decryptKeystore(ctx, encryptedJson, password);
   try {
-    if (!ctx.config.allowPlaintextExport) return { address, private_key_included: false };
+    if (!ctx.config.allowKeyExport) return { address, private_key_included: false };
     return { address, private_key: `0x${Buffer.from(privateKey).toString('hex')}`, private_key_included: true };
   } finally {
     privateKey.fill(0);

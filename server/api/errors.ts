@@ -7,12 +7,19 @@ import type { AppEnv } from '../env.ts';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { ValidationError, toVaultPilotError } from '../../core/errors.ts';
+import { parseInput } from '../../core/validation/schema.ts';
 import type { Logger } from '../../core/logger.ts';
 
-/** Turns any thrown error into the REST error response (unexpected ones are logged, not shown). */
+/**
+ * Turns any thrown error into the REST error response (unexpected ones are logged, not shown).
+ * An error whose details carry `retry_after_seconds` (`BUSY`, `TOO_MANY_SESSIONS`) also sets
+ * `Retry-After` (RFC 9110 §10.2.3), which HTTP clients and proxies honour without reading the body.
+ */
 export function errorResponse(c: Context, err: unknown, logger: Logger): Response {
   const e = toVaultPilotError(err);
   if (e.code === 'INTERNAL') logger.error({ err, requestId: c.get('requestId') }, 'request failed');
+  const retryAfter = e.details?.retry_after_seconds;
+  if (typeof retryAfter === 'number' && Number.isFinite(retryAfter)) c.header('Retry-After', String(Math.max(0, Math.ceil(retryAfter))));
   return c.json({ error: { code: e.code, message: e.message, details: e.details ?? null } }, e.status as ContentfulStatusCode);
 }
 
@@ -21,12 +28,7 @@ export function errorResponse(c: Context, err: unknown, logger: Logger): Respons
  * @throws {ValidationError} naming the first bad parameter and its rule.
  */
 export function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<T> {
-  const result = schema.safeParse(c.req.query());
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new ValidationError(String(issue.path[0] ?? 'query'), issue.message);
-  }
-  return result.data;
+  return parseInput(schema, c.req.query(), 'query');
 }
 
 /**
@@ -37,12 +39,7 @@ export function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<
 export async function parseBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
   const body: unknown = await c.req.json().catch(() => undefined);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('body', 'must be a JSON object (Content-Type: application/json)');
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') throw new ValidationError(issue.keys[0]!, 'is not a field of this request');
-  const field = String(issue.path[0] ?? 'body');
-  throw new ValidationError(field, (body as Record<string, unknown>)[field] === undefined ? 'is required' : issue.message);
+  return parseInput(schema, body, 'body');
 }
 
 /** `limit` query parameter: 1-200, default 50. */
