@@ -35,7 +35,9 @@ export async function request(path, opts = {}) {
   const { method = 'GET', body, signal, handle401 = true } = opts;
   /** @type {Record<string, string>} */
   const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // Every write says JSON, bodiless ones too: the server refuses cookie writes that don't
+  // (its cross-site request forgery defence, docs/security.md#http-edge).
+  if (body !== undefined || !['GET', 'HEAD'].includes(method.toUpperCase())) headers['Content-Type'] = 'application/json';
   let res;
   try {
     res = await fetch(path, {

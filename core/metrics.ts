@@ -2,6 +2,7 @@
  * The one prom-client registry and every VaultPilot metric, defined once. The server and the
  * worker each expose it on their own `/metrics`; Prometheus tells them apart by job.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import client from 'prom-client';
 
 /** Shared registry (default process metrics are added by {@link enableProcessMetrics}). */
@@ -81,12 +82,29 @@ export const strategiesActive = new client.Gauge({
   registers: [registry],
 });
 
-/** Refused-authentication audit rows not written because too many were already queued (a flood). */
+/** Aggregated refused-authentication audit rows not written: the write failed, or earlier rows were still waiting (core/audit/refusals.ts). */
 export const authAuditDropped = new client.Counter({
   name: 'vaultpilot_auth_audit_dropped_total',
-  help: 'Refused-authentication audit rows dropped because the write queue was full',
+  help: 'Aggregated refused-authentication audit rows that could not be written',
   registers: [registry],
 });
+
+/**
+ * Why a request without a valid key was refused: no credential, a key that matches none, a
+ * revoked or an expired key, a session cookie that is unknown or expired, a failed sign-in
+ * (`POST /api/session`).
+ */
+export const AUTH_REFUSAL_REASONS = ['no_key', 'unknown_key', 'revoked_key', 'expired_key', 'bad_session', 'sign_in_failed'] as const;
+
+/** Requests refused for want of a valid key, by reason (every refusal, however its audit row is aggregated). */
+export const authRefusals = new client.Counter({
+  name: 'vaultpilot_auth_refusals_total',
+  help: 'Requests refused without a valid API key or session, by reason',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+// Every series exists from the start, so rate() and increase() see the first refusal.
+for (const reason of AUTH_REFUSAL_REASONS) authRefusals.inc({ reason }, 0);
 
 /**
  * Guardrail decisions of MCP tool calls and worker sends: `allow`, `deny` or `require_approval`,
@@ -105,4 +123,24 @@ export const approvalsPending = new client.Gauge({
   name: 'vaultpilot_approvals_pending',
   help: 'Approvals waiting for a decision',
   registers: [registry],
+});
+
+/**
+ * Whether a request may read `/metrics` (server and worker): always when no `METRICS_TOKEN` is
+ * set, else only with `Authorization: Bearer <token>`. Compared in constant time (SHA-256 of
+ * both, so neither the length nor a prefix leaks through timing).
+ * @param authorization the request's `Authorization` header, if any.
+ * @param token `config.metricsToken`.
+ */
+export function metricsAuthorized(authorization: string | undefined, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  if (!m) return false;
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(m[1]!), digest(token));
+}
+
+/** The JSON error body of a refused `/metrics` request (no audit row: the token is not a key). */
+export const METRICS_UNAUTHORIZED_BODY = JSON.stringify({
+  error: { code: 'UNAUTHENTICATED', message: 'GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>"', details: null },
 });

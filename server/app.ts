@@ -21,6 +21,12 @@ import { strategyRoutes } from './api/strategies.ts';
 import { approvalRoutes } from './api/approvals.ts';
 import { openApiRoutes } from './api/openapi.ts';
 import { adminRoutes } from './admin.ts';
+import { API_BODY_LIMIT, MCP_BODY_LIMIT, SESSION_BODY_LIMIT, bodyLimit } from './middleware/body-limit/index.ts';
+import { signInGuard } from './middleware/csrf/index.ts';
+import { dnsRebindingGuard } from './middleware/dns-rebinding/index.ts';
+import { detectTls } from './middleware/request-origin/index.ts';
+import { securityHeaders } from './middleware/secure-headers/index.ts';
+import { storableInput } from './middleware/storable-input/index.ts';
 
 /** The app and what a graceful shutdown must close (open SSE sessions). */
 export interface BuiltApp {
@@ -46,11 +52,27 @@ export function buildApp(core: CoreContext): BuiltApp {
     }
   });
 
+  // The HTTP edge (docs/security.md#http-edge): TLS as a trusted proxy reports it, response
+  // headers on /api and /admin, Host/Origin and body limits on MCP before authentication.
+  app.use('*', detectTls(core.config));
+  app.use('/api/*', securityHeaders());
+  app.use('/admin/*', securityHeaders());
+  const rebinding = dnsRebindingGuard(core.config);
+  const mcpBodyLimit = bodyLimit({ maxBytes: MCP_BODY_LIMIT, format: 'jsonrpc', what: 'an MCP message' });
+  app.use('/mcp', rebinding, mcpBodyLimit);
+  app.use('/sse', rebinding);
+  app.use('/messages', rebinding, mcpBodyLimit);
+
   app.route('/', healthRoutes(core));
   const mcp = mcpRoutes(core);
   app.route('/', mcp.routes);
 
   const api = new Hono<AppEnv>();
+  // Paths and query strings Postgres cannot store are refused before any route reads them.
+  api.use('*', storableInput());
+  // Body limits before authentication; sign-in's cross-site rules before its body is read.
+  api.post('/session', signInGuard(core), bodyLimit({ maxBytes: SESSION_BODY_LIMIT, format: 'rest', what: 'sign-in (POST /api/session)' }));
+  api.use('*', bodyLimit({ maxBytes: API_BODY_LIMIT, format: 'rest', what: 'a REST request' }));
   api.route('/session', sessionRoutes(core));
   api.route('/openapi.json', openApiRoutes());
   api.use('*', requireAuth(core, { allowSession: true }));

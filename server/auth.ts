@@ -1,20 +1,22 @@
 /**
  * Authentication middleware. `/mcp`, `/sse`, `/messages` and `/api` take
  * `Authorization: Bearer <api key>`; `/api` also takes the admin UI's session cookie.
- * A refusal is a 401 JSON error and one `auth` audit row (no tenant, the key's visible id only
- * when it has our format); the presented secret is never logged or stored. A valid key used from
+ * A refusal is a 401 JSON error, counted in `vaultpilot_auth_refusals_total{reason}` and folded
+ * into an aggregated `auth` audit row per source per minute (core/audit/refusals.ts); the
+ * presented secret is never logged or stored. A valid key used from
  * outside its IP scope (`allowed_ips`) is a 403 `FORBIDDEN` with `details.rule` `scope.ips`,
  * audited (kind `auth`) in the key's tenant.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { CoreContext } from '../core/context.ts';
-import { authenticateApiKey, authenticateSession, keyPrefixOf, type Principal } from '../core/auth/api-keys.ts';
+import { authenticateApiKey, authenticateSession, type Principal } from '../core/auth/api-keys.ts';
 import { recordAudit } from '../core/audit/log.ts';
-import { RefusalAuditor, storedKeyOf } from '../core/audit/refusals.ts';
+import { RefusalAuditor, classifyPresentedKey, type RefusalReason } from '../core/audit/refusals.ts';
 import { checkIpScope } from '../core/auth/scopes.ts';
 import { AuthError, ForbiddenError } from '../core/errors.ts';
 import type { AppEnv } from './env.ts';
+import { refuseCrossSiteWrite } from './middleware/csrf/index.ts';
 
 /** Name of the admin UI session cookie (HttpOnly, SameSite=Strict). */
 export const SESSION_COOKIE = 'vp_session';
@@ -45,23 +47,24 @@ export function refusalAuditor(core: CoreContext): RefusalAuditor {
 }
 
 /**
- * Writes the `auth` audit row of a refused request (through the serial refusal queue) and returns
- * the 401 response. A presented
- * key that exists (revoked or expired) is recorded in its own tenant under its visible id, so
- * that tenant sees it and no other does.
+ * Counts a refused request and folds it into its source's aggregated `auth` audit row
+ * (core/audit/refusals.ts: one row per source and chain per minute, the path cut), then returns
+ * the 401 response. A presented key that exists (revoked or expired) is counted in its own
+ * tenant's row under its visible id, so that tenant sees it and no other does. Without a bearer
+ * key, a session cookie that was sent makes the reason `bad_session`, else `no_key`.
  */
 async function refuse(core: CoreContext, c: Context<AppEnv>, presented: string | null, message?: string): Promise<Response> {
   const err = new AuthError(message);
-  const stored = presented ? await storedKeyOf(core.db, presented) : null;
-  await refusalAuditor(core).record({
-    tenantId: stored?.tenantId ?? null,
-    kind: 'auth',
-    action: `${c.req.method} ${c.req.path}`,
-    principal: stored?.keyPrefix ?? (presented && /^vp_[0-9a-f]{8}_/.test(presented) ? keyPrefixOf(presented) : null),
-    status: 'refused',
-    errorCode: err.code,
-    requestId: c.get('requestId'),
+  const known = presented ? await classifyPresentedKey(core.db, presented) : null;
+  const reason: RefusalReason = known?.reason ?? (getCookie(c, SESSION_COOKIE) ? 'bad_session' : 'no_key');
+  refusalAuditor(core).record({
+    reason,
+    method: c.req.method,
+    path: c.req.path,
     ip: clientIp(c),
+    key: known?.key ?? null,
+    keyId: known?.keyId ?? null,
+    requestId: c.get('requestId'),
   });
   c.header('WWW-Authenticate', 'Bearer realm="vaultpilot"');
   return c.json({ error: { code: err.code, message: err.message, details: null } }, 401);
@@ -110,6 +113,10 @@ export function requireAuth(core: CoreContext, opts: { allowSession?: boolean } 
       const cookie = getCookie(c, SESSION_COOKIE);
       if (cookie) principal = await authenticateSession(core.db, cookie);
       if (!principal) return refuse(core, c, null, cookie ? 'the session has expired; sign in again' : undefined);
+      // The cookie rides along on same-site requests from other origins: writes need an allowed
+      // Origin and JSON (server/middleware/csrf).
+      const crossSite = await refuseCrossSiteWrite(core, c, principal);
+      if (crossSite) return crossSite;
     } else {
       return refuse(core, c, null);
     }

@@ -14,5 +14,10 @@ export interface AppEnv {
     requestId: string;
     /** The client's address: the socket's peer, or behind `TRUSTED_PROXIES` the forwarded client. */
     clientIp: string | null;
+    /**
+     * Whether the request reached us over TLS: on a TLS socket, or through a trusted proxy
+     * (`TRUSTED_PROXIES`) that says `X-Forwarded-Proto: https` (server/middleware/request-origin).
+     */
+    tls: boolean;
   };
 }

@@ -11,6 +11,7 @@ import { openCore } from '../core/runtime.ts';
 import { bootstrapAdminKey } from '../core/auth/api-keys.ts';
 import { enableProcessMetrics } from '../core/metrics.ts';
 import { buildApp } from './app.ts';
+import { refusalAuditor } from './auth.ts';
 
 /** A running server. */
 export interface RunningServer {
@@ -48,6 +49,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      // The open window of aggregated refusal rows, while the database is still there.
+      await refusalAuditor(core.ctx).flush();
       await core.close();
     },
   };

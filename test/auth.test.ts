@@ -1,10 +1,11 @@
 /**
  * Authentication on every surface: no key or a wrong key gets a 401 and leaves nothing but the
- * refusal in the audit log; an HTTP+SSE session belongs to the key that opened it.
+ * refusals' aggregated row in the audit log; an HTTP+SSE session belongs to the key that opened it.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateApiKey } from '../core/auth/api-keys.ts';
+import { refusalAuditor } from '../server/auth.ts';
 import { callOk, connectMcp, countRows, startStack, type Stack } from './harness.ts';
 
 describe('authentication', () => {
@@ -44,23 +45,26 @@ describe('authentication', () => {
     }
     assert.equal(await countRows(stack, 'wallets'), 0);
     assert.equal(await countRows(stack, 'transactions'), 0);
+    // Refusals from one source are aggregated: one row per source per minute, written when the
+    // window ends (here: flushed now, as shutdown does). test/unauthenticated-flood.test.ts floods it.
+    await refusalAuditor(stack.server.ctx).flush();
     const events = await stack.server.ctx.db.selectFrom('audit_events').selectAll().execute();
-    assert.equal(events.length, attempts.length);
-    for (const e of events) {
-      assert.equal(e.kind, 'auth');
-      assert.equal(e.status, 'refused');
-      assert.equal(e.error_code, 'UNAUTHENTICATED');
-      assert.equal(e.tenant_id, null);
-      assert.equal(e.request, null);
-    }
+    assert.equal(events.length, 1, 'one aggregated row for every refusal from this source');
+    const e = events[0]!;
+    assert.deepEqual([e.kind, e.status, e.error_code, e.tenant_id, e.ip, e.action], ['auth', 'refused', 'UNAUTHENTICATED', null, '127.0.0.1', 'POST /mcp']);
+    const summary = e.request as { refusals: number; reasons: Record<string, number>; key_ids: string[]; first: { method: string; path: string } };
+    assert.equal(summary.refusals, attempts.length);
+    assert.deepEqual(summary.reasons, { no_key: 5, unknown_key: 3, revoked_key: 0, expired_key: 0, bad_session: 1, sign_in_failed: 0 });
+    assert.deepEqual(summary.first, { method: 'POST', path: '/mcp', path_length: 4 });
     assert.ok(!JSON.stringify(events).includes(wrongKey), 'the presented key is never stored');
-    assert.ok(events.some((e) => e.principal === 'vp_deadbeef'), 'a key in our format is named by its visible id');
+    assert.deepEqual(summary.key_ids, ['vp_deadbeef'], 'a key in our format is named by its visible id');
+    assert.equal(e.principal, 'vp_deadbeef');
 
     // Owners see the refusals (which belong to no tenant) in the event log.
     const listed = await fetch(`${stack.url}/api/events?kind=auth`, { headers: { authorization: `Bearer ${stack.adminKey}` } });
-    const body = (await listed.json()) as { events: Array<{ status: string; action: string }> };
-    assert.equal(body.events.length, attempts.length);
-    assert.ok(body.events.every((e) => e.status === 'refused'));
+    const body = (await listed.json()) as { events: Array<{ status: string; action: string; request: { refusals: number } }> };
+    assert.equal(body.events.length, 1);
+    assert.ok(body.events.every((x) => x.status === 'refused' && x.request.refusals === attempts.length));
   });
 
   test('health and metrics need no key; the API does, and the right key works', async () => {
@@ -70,6 +74,7 @@ describe('authentication', () => {
     const body = (await ready.json()) as { checks: Record<string, { ok: boolean }> };
     assert.deepEqual(Object.keys(body.checks).sort(), ['chain', 'database', 'key_provider']);
     assert.ok(Object.values(body.checks).every((c) => c.ok));
+    assert.deepEqual(Object.keys(body).sort(), ['checks', 'status'], 'anonymous /readyz says ok or failing, no detail');
     const metrics = await (await fetch(`${stack.url}/metrics`)).text();
     assert.match(metrics, /process_cpu_seconds_total/);
     const ok = await fetch(`${stack.url}/api/wallets`, { headers: { authorization: `Bearer ${stack.adminKey}` } });

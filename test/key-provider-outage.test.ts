@@ -2,13 +2,14 @@
  * A key provider that goes down, refuses, or comes back, seen from an agent and an operator: the
  * server runs with KEY_PROVIDER=aws-kms against the local KMS emulator (real wire protocol).
  * Calls fail with KEY_PROVIDER_UNAVAILABLE / KEY_PROVIDER_DENIED, nothing is half-written,
- * /readyz names the provider, and service resumes when KMS is back.
+ * /readyz says failing and the operator's GET /api/readiness names the provider, and service
+ * resumes when KMS is back.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startKmsEmulator, type KmsEmulator } from './emulators/kms.ts';
-import { callError, callOk, connectMcp, countRows, freshAddress, startStack, type Stack } from './harness.ts';
+import { callError, callOk, connectMcp, countRows, eventually, freshAddress, startStack, type Stack } from './harness.ts';
 
 interface Ready {
   status: string;
@@ -46,9 +47,18 @@ describe('key provider outage (aws-kms through the KMS emulator)', () => {
     delete process.env.AWS_SECRET_ACCESS_KEY;
   });
 
-  const ready = async (): Promise<{ status: number; body: Ready }> => {
-    const res = await fetch(`${stack.url}/readyz`);
-    return { status: res.status, body: (await res.json()) as Ready };
+  /**
+   * `/readyz`'s status once it reports `want` (its result is cached for a few seconds), with the
+   * detail the host operator reads from `GET /api/readiness` (anonymous /readyz has none).
+   */
+  const ready = async (want: 'ready' | 'not_ready'): Promise<{ status: number; body: Ready }> => {
+    const status = await eventually(async () => {
+      const res = await fetch(`${stack.url}/readyz`);
+      await res.text();
+      return res.status === (want === 'ready' ? 200 : 503) && res.status;
+    }, 15_000, `/readyz ${want}`);
+    const detail = await fetch(`${stack.url}/api/readiness`, { headers: { authorization: `Bearer ${stack.adminKey}` } });
+    return { status, body: (await detail.json()) as Ready };
   };
 
   test('wallets are wrapped by KMS, bound to tenant and address', async () => {
@@ -58,7 +68,7 @@ describe('key provider outage (aws-kms through the KMS emulator)', () => {
     assert.equal(encrypt?.encryptionContext?.vaultpilot_address, wallet.address);
     assert.ok(encrypt?.encryptionContext?.vaultpilot_tenant);
     assert.ok(encrypt?.hasAuthorization);
-    const r = await ready();
+    const r = await ready('ready');
     assert.equal(r.status, 200);
     const active = r.body.key_providers.find((p) => p.active);
     assert.equal(active?.provider, 'aws-kms');
@@ -66,7 +76,7 @@ describe('key provider outage (aws-kms through the KMS emulator)', () => {
     assert.ok(r.body.key_providers.some((p) => p.provider === 'fernet' && !p.active));
   });
 
-  test('KMS down: coded errors, no wallet or transaction written, /readyz says aws-kms; back up: service resumes', async () => {
+  test('KMS down: coded errors, no wallet or transaction written, /api/readiness says aws-kms; back up: service resumes', async () => {
     await callOk(mcp, 'request_faucet_funds', { agent_id: 'kms-agent', amount_eth: '1' });
     const walletsBefore = await countRows(stack, 'wallets');
     const txBefore = await countRows(stack, 'transactions');
@@ -79,7 +89,7 @@ describe('key provider outage (aws-kms through the KMS emulator)', () => {
       assert.equal(send.code, 'KEY_PROVIDER_UNAVAILABLE');
       assert.equal(await countRows(stack, 'wallets'), walletsBefore);
       assert.equal(await countRows(stack, 'transactions'), txBefore);
-      const r = await ready();
+      const r = await ready('not_ready');
       assert.equal(r.status, 503);
       assert.equal(r.body.status, 'not_ready');
       assert.match(r.body.checks.key_provider.detail, /aws-kms \(active\): FAILING/);
@@ -87,7 +97,7 @@ describe('key provider outage (aws-kms through the KMS emulator)', () => {
     } finally {
       await kms.setMode('ok');
     }
-    assert.equal((await ready()).status, 200);
+    assert.equal((await ready('ready')).status, 200);
     const { wallet } = await callOk<{ wallet: { key_provider: string } }>(mcp, 'spin_up_wallet', { agent_id: 'kms-agent-2' });
     assert.equal(wallet.key_provider, 'aws-kms');
     const sent = await callOk<{ transaction: { status: string; nonce: number } }>(mcp, 'execute_transfer', { agent_id: 'kms-agent', to_address: freshAddress(), amount_eth: '0.001' });

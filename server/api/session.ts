@@ -11,7 +11,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { CoreContext } from '../../core/context.ts';
 import { SESSION_TTL_MS, authenticateApiKey, createSession, deleteSession, type Principal } from '../../core/auth/api-keys.ts';
 import { recordAudit } from '../../core/audit/log.ts';
-import { storedKeyOf } from '../../core/audit/refusals.ts';
+import { classifyPresentedKey } from '../../core/audit/refusals.ts';
 import { AuthError, ValidationError } from '../../core/errors.ts';
 import type { AppEnv } from '../env.ts';
 import { SESSION_COOKIE, clientIp, refusalAuditor, refuseOutsideIpScope, requireAuth } from '../auth.ts';
@@ -43,17 +43,10 @@ export function sessionRoutes(core: CoreContext): Hono<AppEnv> {
     }
     const principal = await authenticateApiKey(core.db, body.api_key);
     if (!principal) {
-      const stored = await storedKeyOf(core.db, body.api_key);
-      await refusalAuditor(core).record({
-        tenantId: stored?.tenantId ?? null,
-        kind: 'auth',
-        action: 'POST /api/session',
-        principal: stored?.keyPrefix ?? null,
-        status: 'refused',
-        errorCode: 'UNAUTHENTICATED',
-        requestId: c.get('requestId'),
-        ip: clientIp(c),
-      });
+      // Counted and folded into the source's aggregated refusal row (a revoked or expired key's
+      // in its tenant's chain), like every other refusal without a valid key.
+      const presented = await classifyPresentedKey(core.db, body.api_key);
+      refusalAuditor(core).record({ reason: 'sign_in_failed', method: 'POST', path: '/api/session', ip: clientIp(c), key: presented.key, keyId: presented.keyId, requestId: c.get('requestId') });
       throw new AuthError('that API key is not valid (unknown, revoked or expired)');
     }
     const outside = await refuseOutsideIpScope(core, c, principal);
@@ -63,7 +56,8 @@ export function sessionRoutes(core: CoreContext): Hono<AppEnv> {
       httpOnly: true,
       sameSite: 'Strict',
       path: '/',
-      secure: new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https',
+      // Over TLS, directly or per a trusted proxy's X-Forwarded-Proto (server/middleware/request-origin).
+      secure: c.get('tls') === true,
       maxAge: Math.floor(SESSION_TTL_MS / 1000),
     });
     await recordAudit(core.db, { tenantId: principal.tenantId, kind: 'api_write', action: 'POST /api/session', principal: principal.keyPrefix, status: 'ok', requestId: c.get('requestId'), ip: clientIp(c) });
