@@ -325,7 +325,7 @@ describe('bad input: a coded error naming the field, nothing stored', () => {
       ['PATCH', '/api/strategies/00000000-0000-0000-0000-000000000000', { params: {} }, 404, 'STRATEGY_NOT_FOUND', /no strategy/],
       ['POST', '/api/strategies/00000000-0000-0000-0000-000000000000/start', undefined, 404, 'STRATEGY_NOT_FOUND', /no strategy/],
       ['DELETE', '/api/strategies/00000000-0000-0000-0000-000000000000', undefined, 404, 'STRATEGY_NOT_FOUND', /no strategy/],
-      ['GET', '/api/strategies?status=paused', undefined, 400, 'INVALID_INPUT', /^status: /],
+      ['GET', '/api/strategies?status=sleeping', undefined, 400, 'INVALID_INPUT', /^status: /],
       ['GET', '/api/strategies?limit=0', undefined, 400, 'INVALID_INPUT', /^limit: /],
     ];
     for (const [method, path, body, status, code, message] of cases) {
@@ -406,7 +406,8 @@ describe('one-shot tools', () => {
       ['micro_tip_amounts', { agent_id: agent, items: { [a]: '0' } }, 'INVALID_AMOUNT', new RegExp(`^items\\.${a}: `)],
       ['micro_tip_amounts', { agent_id: agent, items: {} }, 'INVALID_INPUT', /^items: /],
       ['micro_tip_amounts', { agent_id: agent, items: { [a]: '0.001', [freshAddress()]: '0.2' } }, 'CONFIRMATION_REQUIRED', /MAX_TX_ETH/],
-      ['micro_tip_amounts', { agent_id: agent, items: { [a]: '0.001', [freshAddress()]: '4999' } }, 'CONFIRMATION_REQUIRED', /MAX_TX_ETH/],
+      // The code is checked last, after funds (only the send tells whether a code was right).
+      ['micro_tip_amounts', { agent_id: agent, items: { [a]: '0.001', [freshAddress()]: '4999' } }, 'INSUFFICIENT_FUNDS', /less than/],
       ['micro_tip_equal', { agent_id: 'nobody', recipients: [a], total_amount_eth: '0.001' }, 'WALLET_NOT_FOUND', /nobody/],
     ];
     for (const [tool, args, code, message] of cases) {

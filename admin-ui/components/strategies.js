@@ -1,7 +1,8 @@
 // Strategies: the recurring sends the worker runs. The list filters by status (and by agent when
 // reached from the Wallets page); a row opens to the strategy's detail: params, a chart of its
 // sends, the run history and Start/Stop (for roles that may write). `#/strategies?id=…` shows one
-// strategy on its own page.
+// strategy on its own page. A paused strategy (its responsible key was revoked or expired) shows
+// why and whose key it was; resuming it makes the signed-in key responsible.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, withQuery } from '../api.js';
 import { SendsChart } from './sends-chart.js';
@@ -103,6 +104,8 @@ function StrategyRow({ s, open, onToggle, onChanged }) {
       <td class="nowrap">
         <${StatusBadge} status=${s.status} testid="strategy-status" />
         ${s.end_reason && html` <span class="muted small" title="why it ended">${s.end_reason}</span>`}
+        ${s.status === 'paused' && s.paused_reason &&
+        html` <span class="muted small" title=${`paused: its responsible key ${s.created_by ?? ''} is no longer valid`} data-testid="strategy-paused-reason">${s.paused_reason}</span>`}
       </td>
       <td><${Time} iso=${s.next_run_at} /></td>
       <td class="num"><${EthAmount} amount=${s.spent_24h} /></td>
@@ -209,10 +212,15 @@ function StrategyDetail({ strategy: s, onChanged }) {
       html`<button type="button" class="btn btn-small" onClick=${() => act('stop')} disabled=${busy !== null} aria-label=${`Stop strategy ${s.label}`} data-testid="strategy-stop">
         ${busy === 'stop' ? 'Stopping…' : 'Stop'}
       </button>`}
-      ${s.status === 'stopped' && mayWrite &&
-      html`<button type="button" class="btn btn-small btn-primary" onClick=${() => act('start')} disabled=${busy !== null} aria-label=${`Start strategy ${s.label}`} data-testid="strategy-start">
-        ${busy === 'start' ? 'Starting…' : 'Start'}
+      ${(s.status === 'stopped' || s.status === 'paused') && mayWrite &&
+      html`<button type="button" class="btn btn-small btn-primary" onClick=${() => act('start')} disabled=${busy !== null} aria-label=${`${s.status === 'paused' ? 'Resume' : 'Start'} strategy ${s.label}`} data-testid="strategy-start">
+        ${busy === 'start' ? 'Starting…' : s.status === 'paused' ? 'Resume' : 'Start'}
       </button>`}
+      ${s.status === 'paused' &&
+      html`<span class="muted small" data-testid="strategy-paused-note">
+        Paused (<code>${s.paused_reason ?? 'unknown'}</code>): its responsible key <code>${s.created_by ?? '—'}</code>
+        ${s.paused_reason === 'key_expired' ? ' expired' : ' was revoked'}.${mayWrite ? ' Resuming makes your key responsible for it.' : ''}
+      </span>`}
       ${s.status === 'completed' && html`<span class="muted small">Completed (${s.end_reason ?? 'no reason recorded'}); create a new strategy to run it again.</span>`}
       <${ErrorBox} error=${actionError} compact />
     </div>
@@ -228,6 +236,8 @@ function StrategyDetail({ strategy: s, onChanged }) {
           <dt>Spent, last 24 h</dt><dd><${EthAmount} amount=${s.spent_24h} unit /></dd>
           <dt>Spent in all</dt><dd><${EthAmount} amount=${s.spent_total} unit /></dd>
           <dt>Origin</dt><dd><span class="tag">${s.origin}</span></dd>
+          <dt title="The key that created the strategy or last resumed it; revoking or expiring it pauses the strategy">Responsible key</dt>
+          <dd data-testid="strategy-created-by">${s.created_by ? html`<code>${s.created_by}</code>` : html`<span class="muted">none (imported)</span>`}</dd>
           <dt>Created</dt><dd><${Time} iso=${s.created_at} /></dd>
           <dt>Updated</dt><dd><${Time} iso=${s.updated_at} /></dd>
         </dl>

@@ -135,7 +135,7 @@ export function Hex({ value, short = false }) {
 const TX_STATUSES = ['queued', 'broadcast', 'mined', 'confirmed', 'reverted', 'failed', 'replaced', 'cancelled'];
 export const TRANSACTION_STATUSES = TX_STATUSES;
 export const EVENT_STATUSES = ['ok', 'error', 'refused'];
-export const STRATEGY_STATUSES = ['active', 'stopped', 'completed'];
+export const STRATEGY_STATUSES = ['active', 'paused', 'stopped', 'completed'];
 
 /** A colored status pill; the color class is `status-<value>` (see styles.css). */
 export function StatusBadge({ status, testid }) {

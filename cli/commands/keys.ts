@@ -43,7 +43,8 @@ options:
 const REVOKE_USAGE = `usage: vaultpilot keys revoke --tenant NAME ID_OR_PREFIX [--json]
 
 Revokes a key at once: every request with it is refused from now on and its admin UI sessions
-end. ID_OR_PREFIX is the key's id (uuid) or visible id (vp_1a2b3c4d). Revoking a revoked key
+end; in the same transaction its active strategies are paused (key_revoked) and its pending
+approvals cancelled, each audited. ID_OR_PREFIX is the key's id (uuid) or visible id (vp_1a2b3c4d). Revoking a revoked key
 changes nothing.
 
 options:

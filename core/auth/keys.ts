@@ -8,15 +8,27 @@
  * and the new key leaves out is inherited, and one the new key gives must lie inside it. The
  * CLI (`creator` `null`) acts for the operator of the machine and may do anything.
  * Callers audit (REST through server/api/audited.ts, the CLI with kind `cli`).
+ *
+ * Revocation and expiry end what the key set in motion (docs/access-control.md): its active
+ * strategies are paused (core/strategies/pause.ts) and its pending approvals cancelled
+ * (core/approvals/cancel.ts), each with an audit row: a revocation in its own transaction, an
+ * expiry by the worker's sweep ({@link retireInvalidKeys}); the tick and the decision re-check
+ * the key themselves, so nothing waits for the sweep.
  */
 import { z } from 'zod';
+import type { Transaction } from 'kysely';
+import type { PgBoss } from 'pg-boss';
+import type { CoreContext } from '../context.ts';
+import type { AuditScope } from '../audit/scope.ts';
 import type { Db } from '../db/connect.ts';
-import type { ApiKeyRow, Role } from '../db/types.ts';
+import type { ApiKeyRow, Database, Role, StrategyRow } from '../db/types.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { generateApiKey, type Principal } from './api-keys.ts';
 import { ROLES, requireKeyManagement } from './roles.ts';
 import { cidrWithin, parseCidr } from './scopes.ts';
 import { parseAgentId } from '../wallets/service.ts';
+import { keyInvalidity, pauseStrategiesOfKey, WORKER_ACTOR, type PauseActor, type PauseReason } from '../strategies/pause.ts';
+import { cancelPendingApprovals } from '../approvals/cancel.ts';
 
 /** MCP tool names are snake_case (DESIGN.md). */
 const TOOL_NAME_RE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
@@ -252,21 +264,92 @@ export async function findApiKey(db: Db, tenantId: string, ref: string): Promise
   return keyView(rows[0]!);
 }
 
+/** What a key's revocation or expiry ended: the strategies paused, the approvals cancelled. */
+export interface KeyRetirement {
+  strategies: StrategyRow[];
+  approvals: number;
+}
+
 /**
- * Revokes one of the tenant's keys at once (its admin UI sessions end with it). Revoking a
- * revoked key changes nothing and returns it as it is.
+ * Pauses the key's active strategies and cancels its pending approvals, in `trx`, with an audit
+ * row each; with `boss`, the paused strategies' tick jobs are cancelled in `trx` too.
+ * @throws database errors (the caller's transaction then rolls back).
+ */
+async function retireKeyWork(trx: Transaction<Database>, boss: PgBoss | null, keyId: string, reason: PauseReason, actor: PauseActor, now: Date): Promise<KeyRetirement> {
+  const strategies = await pauseStrategiesOfKey(trx, boss, keyId, reason, actor, now);
+  const approvals = await cancelPendingApprovals(trx, { keyId }, reason, actor, now);
+  return { strategies, approvals };
+}
+
+/**
+ * Revokes one of the tenant's keys at once (its admin UI sessions end with it). In the same
+ * database transaction, the key's active strategies are paused (`key_revoked`, next slot cleared,
+ * their tick jobs cancelled when `opts.boss` is given) and its pending approvals cancelled, each
+ * with an audit row (kind `api_write` with the actor's visible id, or `cli`). Revoking a revoked
+ * key changes nothing and returns it as it is.
  * @param actor the key asking (REST), or `null` for the CLI.
+ * @param opts.boss - pg-boss, to cancel the paused strategies' queued ticks (the server passes
+ *   its own; the CLI has none, and such a job then finds its strategy paused and does nothing).
+ * @param opts.audit - the REST call's audit scope: its `ok` row (response `{key}`) is committed
+ *   in the revocation's transaction.
  * @throws {NotFoundError} `KEY_NOT_FOUND` | {@link ForbiddenError} `FORBIDDEN` (`rule: 'role'`)
  *   when `actor` may not manage keys of that role | {@link ValidationError} `id` (ambiguous).
  */
-export async function revokeApiKey(db: Db, actor: Principal | null, tenantId: string, ref: string): Promise<ApiKeyView> {
+export async function revokeApiKey(db: Db, actor: Principal | null, tenantId: string, ref: string, opts: { boss?: PgBoss; audit?: AuditScope } = {}): Promise<ApiKeyView> {
   if (actor && actor.tenantId !== tenantId) throw new NotFoundError('KEY_NOT_FOUND', `no API key "${ref}" in this tenant`);
   const found = await findApiKey(db, tenantId, ref);
   if (actor) requireKeyManagement(actor.role, found.role, 'revoke');
   if (found.revoked_at) return found;
-  await db.transaction().execute(async (trx) => {
-    await trx.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', found.id).where('revoked_at', 'is', null).execute();
-    await trx.deleteFrom('admin_sessions').where('api_key_id', '=', found.id).execute();
+  const who: PauseActor = actor ? { kind: 'api_write', principal: actor.keyPrefix } : { kind: 'cli', principal: 'cli' };
+  return db.transaction().execute(async (trx) => {
+    const now = new Date();
+    const res = await trx.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', found.id).where('revoked_at', 'is', null).executeTakeFirst();
+    // Revoked meanwhile by someone else, whose transaction ended its work.
+    if (res.numUpdatedRows > 0n) {
+      await trx.deleteFrom('admin_sessions').where('api_key_id', '=', found.id).execute();
+      await retireKeyWork(trx, opts.boss ?? null, found.id, 'key_revoked', who, now);
+    }
+    const key = await findApiKey(trx, tenantId, found.id);
+    await opts.audit?.commit(trx, { response: { key } });
+    return key;
   });
-  return findApiKey(db, tenantId, found.id);
+}
+
+/**
+ * The worker's sweep: for every key that is revoked or past `expires_at` and still answers for
+ * an active strategy or a pending approval, pauses those strategies (`key_expired`, or
+ * `key_revoked`) and cancels those approvals, one transaction per key with the key row locked,
+ * audited as `worker`. A revocation does this itself; the sweep catches expiries (and anything a
+ * revocation outside {@link revokeApiKey} left behind). Ticks and decisions check the key
+ * themselves, so the sweep's interval is no window.
+ * @returns how many keys, strategies and approvals it retired.
+ * @throws database errors (the worker logs them and sweeps again later).
+ */
+export async function retireInvalidKeys(ctx: Pick<CoreContext, 'db' | 'boss' | 'logger'>, now = new Date()): Promise<{ keys: number; strategies: number; approvals: number }> {
+  const candidates = await ctx.db
+    .selectFrom('api_keys as k')
+    .select('k.id')
+    .where((eb) => eb.or([eb('k.revoked_at', 'is not', null), eb('k.expires_at', '<=', now)]))
+    .where((eb) =>
+      eb.or([
+        eb.exists(eb.selectFrom('strategies as s').select('s.id').whereRef('s.created_by_key_id', '=', 'k.id').where('s.status', '=', 'active').where('s.deleted_at', 'is', null)),
+        eb.exists(eb.selectFrom('approvals as a').select('a.id').whereRef('a.requested_by_key_id', '=', 'k.id').where('a.status', '=', 'pending').where('a.expires_at', '>', now)),
+      ]),
+    )
+    .execute();
+  const total = { keys: 0, strategies: 0, approvals: 0 };
+  for (const { id } of candidates) {
+    const done = await ctx.db.transaction().execute(async (trx) => {
+      // The key row lock orders this sweep with a concurrent revocation of the same key.
+      const key = await trx.selectFrom('api_keys').select(['revoked_at', 'expires_at']).where('id', '=', id).forUpdate().executeTakeFirst();
+      const reason = keyInvalidity(key, now);
+      return reason ? retireKeyWork(trx, ctx.boss, id, reason, WORKER_ACTOR, now) : null;
+    });
+    if (!done) continue;
+    total.keys++;
+    total.strategies += done.strategies.length;
+    total.approvals += done.approvals;
+  }
+  if (total.keys > 0) ctx.logger.info(total, 'strategies paused and approvals cancelled for revoked or expired keys');
+  return total;
 }

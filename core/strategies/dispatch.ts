@@ -6,8 +6,10 @@
  * number of workers sweep side by side without waiting on each other or on running ticks.
  */
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
+import { fromKysely, type PgBoss } from 'pg-boss';
 import type { CoreContext } from '../context.ts';
+import type { Database } from '../db/types.ts';
 import { enqueueStrategyTicks, QUEUES } from '../jobs/queue.ts';
 import { strategiesActive } from '../metrics.ts';
 
@@ -69,12 +71,24 @@ export async function enqueueDueSlots(ctx: CoreContext, opts: { limit?: number; 
  * Cancels a strategy's enqueued tick job (on stop, edit or delete). Best effort: the tick itself
  * re-checks the slot under the strategy lock, so a job that escapes cancellation does nothing.
  */
-export async function cancelScheduledTick(ctx: CoreContext, jobId: string | null): Promise<void> {
+export async function cancelScheduledTick(ctx: Pick<CoreContext, 'boss' | 'logger'>, jobId: string | null): Promise<void> {
   if (!jobId) return;
   await ctx.boss.cancel(QUEUES.strategyTick, jobId).catch((err: unknown) => ctx.logger.debug({ err, jobId }, 'strategy tick job not cancelled (already running or done)'));
 }
 
-/** Sets the active-strategies gauge from the database. */
+/**
+ * Cancels enqueued tick jobs inside the caller's database transaction (a key's revocation pauses
+ * its strategies that way), so the cancellation commits or rolls back with the pause. A job
+ * already running finds its strategy paused under the lock and does nothing.
+ * @throws database errors (the caller's transaction then rolls back).
+ */
+export async function cancelScheduledTicksIn(boss: PgBoss, trx: Transaction<Database>, jobIds: Array<string | null>): Promise<void> {
+  const ids = jobIds.filter((id): id is string => id !== null);
+  if (ids.length === 0) return;
+  await boss.cancel(QUEUES.strategyTick, ids, { db: fromKysely(trx) });
+}
+
+/** Sets the active-strategies gauge from the database (`active` only: paused and stopped ones do not run). */
 export async function refreshActiveGauge(ctx: CoreContext): Promise<void> {
   const row = await ctx.db
     .selectFrom('strategies')

@@ -13,6 +13,12 @@
  * each), the strategy's counters and next slot, and an audit row, all committed together. Only
  * then is anything broadcast.
  *
+ * Under the strategy lock the tick also checks the strategy's responsible key (pause.ts): when
+ * it is revoked or expired the strategy is paused instead (no run, one audit row), so nothing is
+ * sent between a revocation or expiry and the sweep. A run that sends counts as one call of that
+ * key naming the wallet against the policy file's rate limits, inside this transaction; over a
+ * limit it becomes a `failed` run with `RATE_LIMITED`.
+ *
  * Exactly once: `strategy_runs (strategy_id, slot_at)` is unique and written in the same
  * transaction as the send, so whichever of two workers, a retried job or a manual tick gets the
  * strategy lock first runs the slot and the others find it taken. A process killed before commit
@@ -32,9 +38,15 @@ import { decide, gate, kindOf, type ChainFacts, type Decision, type PlannedSend 
 import type { Eip1559Fees } from '../chain/client.ts';
 import type { CommonParams } from './kinds/common.ts';
 import { testPause } from '../test-hooks.ts';
+import { consumeRateLimits } from '../policy/rate-limit.ts';
+import { pauseLockedStrategy, responsibleKeyInvalidity, WORKER_ACTOR } from './pause.ts';
+import { cancelScheduledTicksIn } from './dispatch.ts';
 
-/** What a tick did. `stale`: the slot was no longer the strategy's (run elsewhere, stopped, edited). */
-export type TickOutcome = 'sent' | 'skipped' | 'failed' | 'ended' | 'stale' | 'dry_run';
+/**
+ * What a tick did. `stale`: the slot was no longer the strategy's (run elsewhere, stopped,
+ * edited); `paused`: its responsible key was revoked or expired, so it was paused, not run.
+ */
+export type TickOutcome = 'sent' | 'skipped' | 'failed' | 'ended' | 'paused' | 'stale' | 'dry_run';
 
 /** The result of {@link runTick}. */
 export interface TickResult {
@@ -143,8 +155,12 @@ function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
 }
 
-/** The audit row of a scheduled tick (manual ticks are audited as the tool call that made them). */
+/**
+ * The audit row of a tick, in the tick's transaction: a scheduled tick's own `worker` row; a
+ * manual tick commits the row of the tool call or REST write that made it (`ctx.audit`).
+ */
 async function auditTick(
+  ctx: CoreContext,
   trx: Trx,
   loaded: Loaded,
   req: TickRequest,
@@ -154,7 +170,10 @@ async function auditTick(
   errorCode?: string,
   decision: { decision?: PolicyDecisionKind; rule?: string } = {},
 ): Promise<void> {
-  if (req.source !== 'schedule') return;
+  if (req.source !== 'schedule') {
+    await ctx.audit?.commit(trx, { response: { outcome, ...extra }, agentId: loaded.wallet.agent_id, walletId: loaded.wallet.id, decision: decision.decision ?? null, rule: decision.rule ?? null });
+    return;
+  }
   await recordAudit(trx, {
     tenantId: loaded.strategy.tenant_id,
     kind: 'worker',
@@ -221,6 +240,17 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
       const { slot, due } = slotted;
       const now = at;
       loaded.strategy = strategy;
+      // The key that answers for the strategy must still be valid now (a fresh reading: `now` may
+      // be the slot, or the start of the chain reads), under the lock a revocation also takes:
+      // otherwise pause instead of running (a dry run only reports it).
+      const invalid = strategy.status === 'active' ? await responsibleKeyInvalidity(trx, strategy.created_by_key_id, clock()) : null;
+      if (invalid) {
+        if (req.dryRun) return { outcome: 'paused', run: null, transactions: [], strategy } satisfies TickResult;
+        const paused = await pauseLockedStrategy(trx, strategy, wallet.agent_id, invalid, WORKER_ACTOR, now);
+        // A manual tick leaves the scheduled slot's job behind; a scheduled tick is that job.
+        if (req.source === 'manual') await cancelScheduledTicksIn(ctx.boss, trx, [strategy.scheduled_job_id]);
+        return { outcome: 'paused', run: null, transactions: [], strategy: paused } satisfies TickResult;
+      }
       const current = def.stored(strategy.params); // edited since the first read? use what is locked
       if (JSON.stringify(current) !== JSON.stringify(params)) return { outcome: 'stale', run: null, transactions: [], strategy } satisfies TickResult;
 
@@ -256,7 +286,7 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
           .where('id', '=', strategy.id)
           .returningAll()
           .execute();
-        await auditTick(trx, loaded, req, slot, 'ended', { reason: decision.reason, detail: decision.detail });
+        await auditTick(ctx, trx, loaded, req, slot, 'ended', { reason: decision.reason, detail: decision.detail });
         return { outcome: 'ended', decision, run: null, transactions: [], strategy: updated! } satisfies TickResult;
       }
 
@@ -290,6 +320,11 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
           f.snap,
           { tenantId: strategy.tenant_id, source: 'strategy', strategyRunId: run.id, locked },
         );
+        // One run, one call of the responsible key naming the wallet (rate_limits.default and
+        // .agents.<agent_id>), counted in this transaction so a rolled-back tick consumes
+        // nothing; counted last, so the counter rows stay locked only until the commit. Over a
+        // limit this throws RATE_LIMITED and the run is recorded as failed (recordFailure).
+        await consumeRateLimits(ctx, { tenantId: strategy.tenant_id, keyId: strategy.created_by_key_id, tool: null, agentId: wallet.agent_id }, now, trx);
         finalRun = await trx.updateTable('strategy_runs').set({ transaction_ids: sent.map((t) => t.id) }).where('id', '=', run.id).returningAll().executeTakeFirstOrThrow();
       }
       const [updated] = await trx
@@ -298,7 +333,7 @@ export async function runTick(ctx: CoreContext, strategyId: string, req: TickReq
         .where('id', '=', strategy.id)
         .returningAll()
         .execute();
-      await auditTick(trx, loaded, req, slot, outcome, {
+      await auditTick(ctx, trx, loaded, req, slot, outcome, {
         run_id: run.id,
         reason: finalRun.reason,
         detail: finalRun.detail,
@@ -385,7 +420,7 @@ async function recordFailure(ctx: CoreContext, loaded: Loaded, req: TickRequest,
       .where('id', '=', strategy.id)
       .returningAll()
       .execute();
-    await auditTick(trx, { ...loaded, strategy }, req, slotted.slot, 'failed', { run_id: run.id, error: { code: e.code, message: e.message } }, e.code, refusalDecision(e));
+    await auditTick(ctx, trx, { ...loaded, strategy }, req, slotted.slot, 'failed', { run_id: run.id, error: { code: e.code, message: e.message } }, e.code, refusalDecision(e));
     return { outcome: 'failed', run, transactions: [], strategy: updated! } satisfies TickResult;
   });
   observe(result, loaded.strategy.kind, req);

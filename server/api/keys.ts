@@ -14,6 +14,7 @@ import type { AppEnv } from '../env.ts';
 import { requireRole } from '../authorize/index.ts';
 import { parseBody } from './errors.ts';
 import { audited } from './audited.ts';
+import { auditedTransaction } from '../../core/audit/scope.ts';
 
 // Types are checked by core (with field-naming errors); this only refuses unknown fields.
 const createBody = z.strictObject({
@@ -34,10 +35,11 @@ export function keyRoutes(core: CoreContext): Hono<AppEnv> {
 
   routes.post('/', async (c) => {
     const principal = c.get('principal');
-    const out = await audited(core, c, 'POST /api/keys', async (record) => {
+    const out = await audited(core, c, 'POST /api/keys', async (record, ctx) => {
       const body = await parseBody(c, createBody);
       record.request = body;
-      const created = await createApiKey(core.db, principal, {
+      // The key and the call's audit row commit together.
+      const created = await auditedTransaction(core.db, ctx.audit, (trx) => createApiKey(trx, principal, {
         tenantId: principal.tenantId,
         name: body.name,
         role: body.role,
@@ -45,7 +47,7 @@ export function keyRoutes(core: CoreContext): Hono<AppEnv> {
         allowedTools: body.allowed_tools,
         allowedWallets: body.allowed_wallets,
         allowedIps: body.allowed_ips,
-      });
+      }), (made) => ({ response: { key: made.key, api_key: made.apiKey } }));
       // `api_key` is a secret field name: the audit row keeps "[redacted]", the caller the key.
       return { key: created.key, api_key: created.apiKey };
     });
@@ -53,9 +55,11 @@ export function keyRoutes(core: CoreContext): Hono<AppEnv> {
   });
 
   const revoke = (action: string) => async (c: Context<AppEnv>) => {
-    const out = await audited(core, c, action, async (record) => {
+    const out = await audited(core, c, action, async (record, ctx) => {
       record.request = { id: c.req.param('id') };
-      return { key: await revokeApiKey(core.db, c.get('principal'), c.get('principal').tenantId, c.req.param('id')!) };
+      // With pg-boss, so the paused strategies' queued ticks are cancelled with the revocation,
+      // and the call's audit row, committed with it.
+      return { key: await revokeApiKey(core.db, c.get('principal'), c.get('principal').tenantId, c.req.param('id')!, { boss: core.boss, audit: ctx.audit }) };
     });
     return c.json(out);
   };

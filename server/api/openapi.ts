@@ -173,7 +173,7 @@ export const OPENAPI = {
     '/api/strategies': {
       get: {
         summary: 'List strategies, newest first',
-        parameters: [...paging, q('agent_id', 'Only this agent\'s strategies'), q('status', 'Only this state', { enum: ['active', 'stopped', 'completed'] })],
+        parameters: [...paging, q('agent_id', 'Only this agent\'s strategies'), q('status', 'Only this state', { enum: ['active', 'stopped', 'completed', 'paused'] })],
         responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('strategies', 'Strategy') } } }, ...errors },
       },
       post: {
@@ -220,7 +220,7 @@ export const OPENAPI = {
     },
     '/api/strategies/{id}/start': {
       post: {
-        summary: 'Start (or resume) a strategy; its first run is scheduled from now',
+        summary: 'Start (or resume) a strategy; its first run is scheduled from now. Resuming a paused one makes the calling key responsible for it (created_by)',
         parameters: [idParam],
         responses: {
           '200': { description: 'The strategy', content: { 'application/json': { schema: strategyBody } } },
@@ -279,10 +279,17 @@ export const OPENAPI = {
         },
       },
     },
+    '/api/readiness': {
+      get: {
+        summary: 'Readiness with each check\'s detail (database, chain, every key provider): owner and admin keys of the default tenant only (the host operator); GET /readyz shows ok or failing to anyone',
+        description: 'The result GET /readyz uses, cached for 5 s (so this never adds upstream calls). Details can name key ARNs, Vault hosts and provider errors; URLs are cut to scheme and host. Always 200: status says whether the server is ready.',
+        responses: { '200': { description: 'Readiness', content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } } }, ...forbidden, ...errors },
+      },
+    },
     '/api/approvals': {
       get: {
         summary: 'Sends that needed a human, newest first (docs/approvals.md)',
-        parameters: [...paging, q('status', 'Only this state (pending leaves out those past expiry; expired includes them)', { enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed'] }), q('wallet_id', 'Only this wallet')],
+        parameters: [...paging, q('status', 'Only this state (pending leaves out those past expiry; expired includes them)', { enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed', 'cancelled'] }), q('wallet_id', 'Only this wallet')],
         responses: { '200': { description: 'A page', content: { 'application/json': { schema: page('approvals', 'Approval') } } }, ...errors },
       },
     },
@@ -444,8 +451,10 @@ export const OPENAPI = {
         type: 'object',
         properties: {
           id: str, label: str, kind: { enum: ['dca', 'scheduled_send', 'send_when_gas_below', 'micro_tip'] }, agent_id: str, wallet_id: str, from_address: str,
-          status: { enum: ['active', 'stopped', 'completed'] },
+          status: { enum: ['active', 'stopped', 'completed', 'paused'], description: 'paused: its responsible key (created_by) was revoked or expired; starting it with a valid key resumes it under that key' },
           end_reason: { type: ['string', 'null'], description: 'Why a completed strategy ended: sent, max_runs, ends_at, expired' },
+          paused_reason: { type: ['string', 'null'], enum: ['key_revoked', 'key_expired', null], description: 'Why a paused strategy was paused' },
+          created_by: { type: ['string', 'null'], description: 'Visible id (vp_…) of the responsible key: the one that created the strategy or last resumed it; null for an imported strategy' },
           params: { type: 'object', description: 'The kind\'s params: amounts as {eth, wei}, gas ceilings in gwei, times ISO 8601' },
           next_run_at: { type: ['string', 'null'], format: 'date-time', description: 'When the pending run is due; null unless active' },
           last_run_at: { type: ['string', 'null'], format: 'date-time' },
@@ -481,7 +490,7 @@ export const OPENAPI = {
         type: 'object',
         required: ['outcome', 'dry_run', 'decision', 'run', 'strategy'],
         properties: {
-          outcome: { enum: ['sent', 'skipped', 'failed', 'ended', 'stale', 'dry_run'] },
+          outcome: { enum: ['sent', 'skipped', 'failed', 'ended', 'paused', 'stale', 'dry_run'], description: 'paused: the responsible key was revoked or expired, so the strategy was paused instead of run' },
           dry_run: { type: 'boolean' },
           decision: {
             type: ['object', 'null'],
@@ -495,7 +504,7 @@ export const OPENAPI = {
         type: 'object',
         properties: {
           approval_id: str,
-          status: { enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed'], description: 'pending -> approved -> executed | failed; pending -> rejected | expired' },
+          status: { enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed', 'cancelled'], description: 'pending -> approved -> executed | failed; pending -> rejected | expired | cancelled (the requesting key was revoked or expired)' },
           agent_id: str, wallet_id: str, from_address: str, to_address: str, chain_id: { type: 'integer' }, amount,
           reason: { type: ['string', 'null'], description: 'What the agent said the send is for' },
           rule: { type: 'string', description: 'The policy rule that asked for a human' }, rule_message: str, source: str,
@@ -504,6 +513,19 @@ export const OPENAPI = {
           expires_at: { type: 'string', format: 'date-time' }, created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
           transaction_id: nstr, transaction: { oneOf: [{ $ref: '#/components/schemas/Transaction' }, { type: 'null' }] },
           error_code: { type: ['string', 'null'], description: 'Why an approved send failed at execution (INSUFFICIENT_FUNDS, POLICY_*)' }, error_message: nstr,
+        },
+      },
+      Readiness: {
+        type: 'object',
+        required: ['status', 'checked_at', 'checks', 'key_providers'],
+        properties: {
+          status: { enum: ['ready', 'not_ready'] },
+          checked_at: { type: 'string', format: 'date-time', description: 'When the checks ran' },
+          checks: {
+            type: 'object',
+            properties: Object.fromEntries(['database', 'chain', 'key_provider'].map((n) => [n, { type: 'object', required: ['ok', 'detail'], properties: { ok: { type: 'boolean' }, detail: str } }])),
+          },
+          key_providers: { type: 'array', items: { type: 'object', properties: { provider: { enum: ['fernet', 'aws-kms', 'vault'] }, active: { type: 'boolean', description: 'Wraps new keys' }, ok: { type: 'boolean' }, detail: str } } },
         },
       },
       Event: {

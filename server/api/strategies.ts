@@ -17,7 +17,7 @@ import type { AppEnv } from '../env.ts';
 import { limitParam, parseBody, parseOptionalBody, parseQuery } from './errors.ts';
 import { audited, type WriteRecord } from './audited.ts';
 
-const STATUSES = ['active', 'stopped', 'completed'] as const;
+const STATUSES = ['active', 'stopped', 'completed', 'paused'] as const;
 
 const createBody = z.strictObject({
   kind: z.string('must be a string: dca, scheduled_send, send_when_gas_below or micro_tip'),
@@ -69,11 +69,11 @@ export function strategyRoutes(core: CoreContext): Hono<AppEnv> {
   });
 
   routes.post('/', async (c) => {
-    const out = await audited(core, c, 'POST /api/strategies', async (record) => {
+    const out = await audited(core, c, 'POST /api/strategies', async (record, ctx) => {
       const body = await parseBody(c, createBody);
       record.request = body;
       record.agentId = body.agent_id;
-      const strategy = await createStrategy(core, c.get('principal'), { ...body, start: body.start !== false });
+      const strategy = await createStrategy(ctx, c.get('principal'), { ...body, start: body.start !== false });
       noteStrategy(record, strategy);
       return { strategy };
     });
@@ -88,10 +88,10 @@ export function strategyRoutes(core: CoreContext): Hono<AppEnv> {
   });
 
   routes.patch('/:id', async (c) => {
-    const out = await audited(core, c, 'PATCH /api/strategies/:id', async (record) => {
+    const out = await audited(core, c, 'PATCH /api/strategies/:id', async (record, ctx) => {
       const body = await parseBody(c, updateBody);
       record.request = { id: c.req.param('id'), ...body };
-      const strategy = await updateStrategy(core, c.get('principal'), { id: c.req.param('id') }, body);
+      const strategy = await updateStrategy(ctx, c.get('principal'), { id: c.req.param('id') }, body);
       noteStrategy(record, strategy);
       return { strategy };
     });
@@ -99,26 +99,26 @@ export function strategyRoutes(core: CoreContext): Hono<AppEnv> {
   });
 
   /** A body-less write on one strategy (start, stop, delete). */
-  const act = (action: string, fn: (id: string, c: Context<AppEnv>) => Promise<StrategyView>) => async (c: Context<AppEnv>) => {
-    const out = await audited(core, c, action, async (record) => {
+  const act = (action: string, fn: (id: string, c: Context<AppEnv>, ctx: CoreContext) => Promise<StrategyView>) => async (c: Context<AppEnv>) => {
+    const out = await audited(core, c, action, async (record, ctx) => {
       record.request = { id: c.req.param('id') };
-      const strategy = await fn(c.req.param('id')!, c);
+      const strategy = await fn(c.req.param('id')!, c, ctx);
       noteStrategy(record, strategy);
       return { strategy };
     });
     return c.json(out);
   };
-  routes.post('/:id/start', act('POST /api/strategies/:id/start', (id, c) => startStrategy(core, c.get('principal'), { id })));
-  routes.post('/:id/stop', act('POST /api/strategies/:id/stop', (id, c) => stopStrategy(core, c.get('principal'), { id })));
-  routes.delete('/:id', act('DELETE /api/strategies/:id', (id, c) => deleteStrategy(core, c.get('principal'), { id })));
+  routes.post('/:id/start', act('POST /api/strategies/:id/start', (id, c, ctx) => startStrategy(ctx, c.get('principal'), { id })));
+  routes.post('/:id/stop', act('POST /api/strategies/:id/stop', (id, c, ctx) => stopStrategy(ctx, c.get('principal'), { id })));
+  routes.delete('/:id', act('DELETE /api/strategies/:id', (id, c, ctx) => deleteStrategy(ctx, c.get('principal'), { id })));
 
   routes.post('/:id/tick', async (c) => {
-    const out = await audited(core, c, 'POST /api/strategies/:id/tick', async (record) => {
+    const out = await audited(core, c, 'POST /api/strategies/:id/tick', async (record, ctx) => {
       const body = await parseOptionalBody(c, tickBody);
       record.request = { id: c.req.param('id'), ...body };
       const principal = c.get('principal');
       noteStrategy(record, await getStrategy(core, principal, { id: c.req.param('id') }));
-      return tickStrategy(core, principal, { id: c.req.param('id') }, { dryRun: body.dry_run === true });
+      return tickStrategy(ctx, principal, { id: c.req.param('id') }, { dryRun: body.dry_run === true });
     });
     return c.json(out);
   });

@@ -35,8 +35,10 @@ const strategyOut = z.object({
   agent_id: z.string(),
   wallet_id: z.string(),
   from_address: z.string(),
-  status: z.enum(['active', 'stopped', 'completed']),
+  status: z.enum(['active', 'stopped', 'completed', 'paused']).describe('paused: its responsible key (created_by) was revoked or expired; start_strategy with a valid key resumes it under that key'),
   end_reason: z.string().nullable().describe('Why a completed strategy ended: sent, max_runs, ends_at, expired'),
+  paused_reason: z.string().nullable().describe('Why a paused strategy was paused: key_revoked or key_expired'),
+  created_by: z.string().nullable().describe('Visible id (vp_…) of the responsible key: the one that created the strategy or last resumed it; null for an imported strategy'),
   params: z.record(z.string(), z.unknown()).describe('The kind\'s params: amounts as {eth, wei}, gas ceilings in gwei, times ISO 8601'),
   next_run_at: z.string().nullable().describe('ISO 8601 time the next run is due; null unless active'),
   last_run_at: z.string().nullable(),
@@ -55,7 +57,7 @@ const runOut = z.object({
   source: z.enum(['schedule', 'manual']),
   outcome: z.enum(['sent', 'skipped', 'failed']),
   reason: z.string().nullable().describe('Skip reason: gas_above_ceiling, daily_cap, reserve, not_due, insufficient_funds'),
-  error_code: z.string().nullable().describe('Coded error of a failed run'),
+  error_code: z.string().nullable().describe('Coded error of a failed run: RATE_LIMITED (a rate limit of the wallet or the responsible key), a POLICY_* code, APPROVAL_REQUIRED, RPC_UNAVAILABLE, …'),
   detail: z.string().nullable(),
   amount: ethAmountOut,
   transactions: z.array(z.object({ id: z.string(), tx_hash: z.string(), to_address: z.string(), value_eth: z.string(), status: z.string() })),
@@ -64,7 +66,7 @@ const runOut = z.object({
 });
 
 const tickOut = {
-  outcome: z.enum(['sent', 'skipped', 'failed', 'ended', 'stale', 'dry_run']).describe('stale: the slot was taken by another tick meanwhile'),
+  outcome: z.enum(['sent', 'skipped', 'failed', 'ended', 'paused', 'stale', 'dry_run']).describe('stale: the slot was taken by another tick meanwhile; paused: the responsible key was revoked or expired, so the strategy was paused instead'),
   dry_run: z.boolean(),
   decision: z
     .object({
@@ -185,9 +187,9 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       output: { strategy: strategyOut },
       annotations: { title: 'Create a DCA strategy', ...moves },
     },
-    async (args) => {
+    async (args, ctx) => {
       const strategy = await withArgNames(() =>
-        createStrategy(core, principal, {
+        createStrategy(ctx, principal, {
           kind: 'dca',
           label: args.label,
           agent_id: args.agent_id,
@@ -218,7 +220,7 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       output: { strategy: strategyOut },
       annotations: { title: 'Create a strategy', ...moves },
     },
-    async (args) => strategyResult(await createStrategy(core, principal, { ...args, start: args.start !== false })),
+    async (args, ctx) => strategyResult(await createStrategy(ctx, principal, { ...args, start: args.start !== false })),
   );
 
   registerTool(
@@ -227,12 +229,12 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
     {
       name: 'start_strategy',
       title: 'Start a strategy',
-      description: 'Starts (or resumes) a stopped strategy; its first run is scheduled from now. Starting an active one changes nothing; a completed one cannot be restarted (STRATEGY_COMPLETED).',
+      description: 'Starts (or resumes) a stopped or paused strategy; its first run is scheduled from now. Resuming a paused one (its responsible key was revoked or expired) makes your key responsible for it (created_by): it answers for the sends from now on. Starting an active one changes nothing; a completed one cannot be restarted (STRATEGY_COMPLETED).',
       input: { label: labelArg },
       output: { strategy: strategyOut },
       annotations: { title: 'Start a strategy', ...moves },
     },
-    async (args) => strategyResult(await startStrategy(core, principal, { label: args.label })),
+    async (args, ctx) => strategyResult(await startStrategy(ctx, principal, { label: args.label })),
   );
 
   registerTool(
@@ -246,7 +248,7 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       output: { strategy: strategyOut },
       annotations: { title: 'Stop a strategy', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    async (args) => strategyResult(await stopStrategy(core, principal, { label: args.label })),
+    async (args, ctx) => strategyResult(await stopStrategy(ctx, principal, { label: args.label })),
   );
 
   registerTool(
@@ -264,7 +266,7 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       output: { strategy: strategyOut },
       annotations: { title: 'Update a strategy', ...moves, idempotentHint: true },
     },
-    async (args) => strategyResult(await updateStrategy(core, principal, { label: args.label }, { params: args.params, confirmation_code: args.confirmation_code })),
+    async (args, ctx) => strategyResult(await updateStrategy(ctx, principal, { label: args.label }, { params: args.params, confirmation_code: args.confirmation_code })),
   );
 
   registerTool(
@@ -278,8 +280,8 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       output: { strategy: strategyOut },
       annotations: { title: 'Delete a strategy', readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
-    async (args) => {
-      const strategy = await deleteStrategy(core, principal, { label: args.label });
+    async (args, ctx) => {
+      const strategy = await deleteStrategy(ctx, principal, { label: args.label });
       return { ...strategyResult(strategy), summary: `Deleted strategy "${strategy.label}" (${strategy.kind}, ${strategy.agent_id}); ${strategy.runs.sent} sent runs stay in history` };
     },
   );
@@ -290,7 +292,7 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
     {
       name: 'strategy_status',
       title: 'Strategy status',
-      description: 'A strategy\'s config, state (active, stopped, completed), next run, run counts, ETH spent (24 h and total), and its last 10 runs with their outcome (sent, skipped with a reason, failed with a code) and transactions.',
+      description: 'A strategy\'s config, state (active, stopped, completed, paused with paused_reason), responsible key (created_by), next run, run counts, ETH spent (24 h and total), and its last 10 runs with their outcome (sent, skipped with a reason, failed with a code) and transactions.',
       input: { label: labelArg },
       output: { strategy: strategyOut, last_runs: z.array(runOut).describe('Newest first') },
       annotations: { title: 'Strategy status', readOnlyHint: true, openWorldHint: false },
@@ -316,7 +318,7 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       description: 'Lists this tenant\'s strategies, newest first, optionally one agent\'s or one status only. Pass next_cursor back as cursor for the next page.',
       input: {
         agent_id: agentIdArg.optional().describe('Only this agent\'s strategies'),
-        status: z.enum(['active', 'stopped', 'completed']).optional().describe('Only strategies in this state'),
+        status: z.enum(['active', 'stopped', 'completed', 'paused']).optional().describe('Only strategies in this state'),
         limit: z.number().int().min(1).max(200).optional().describe('Page size, 1-200 (default 100)'),
         cursor: z.string().optional().describe('next_cursor from the previous page'),
       },
@@ -348,8 +350,8 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       output: tickOut,
       annotations: { title: 'Run a strategy now', ...moves },
     },
-    async (args) => {
-      const out = await tickStrategy(core, principal, { label: args.label }, { dryRun: args.dry_run === true });
+    async (args, ctx) => {
+      const out = await tickStrategy(ctx, principal, { label: args.label }, { dryRun: args.dry_run === true });
       return { result: out, summary: tickSummary(out), walletId: out.strategy.wallet_id, agentId: out.strategy.agent_id };
     },
   );
@@ -380,7 +382,7 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       output: oneShotOut,
       annotations: { title: 'Send when gas is low', ...moves },
     },
-    async (args) => oneShot(await sendWhenGasBelowOnce(core, principal, args)),
+    async (args, ctx) => oneShot(await sendWhenGasBelowOnce(ctx, principal, args)),
   );
 
   registerTool(
@@ -399,7 +401,7 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       output: oneShotOut,
       annotations: { title: 'One DCA send', ...moves },
     },
-    async (args) => oneShot(await dcaOnce(core, principal, args)),
+    async (args, ctx) => oneShot(await dcaOnce(ctx, principal, args)),
   );
 
   registerTool(
@@ -421,7 +423,7 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       output: oneShotOut,
       annotations: { title: 'Send at a time', ...moves },
     },
-    async (args) => oneShot(await scheduledSendOnce(core, principal, args)),
+    async (args, ctx) => oneShot(await scheduledSendOnce(ctx, principal, args)),
   );
 
   registerTool(
@@ -441,7 +443,7 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       output: oneShotOut,
       annotations: { title: 'Tip several, equal split', ...moves },
     },
-    async (args) => oneShot(await microTipEqual(core, principal, args)),
+    async (args, ctx) => oneShot(await microTipEqual(ctx, principal, args)),
   );
 
   registerTool(
@@ -460,6 +462,6 @@ export function registerStrategyTools(server: McpServer, session: ToolSession): 
       output: oneShotOut,
       annotations: { title: 'Tip several, given amounts', ...moves },
     },
-    async (args) => oneShot(await microTipAmounts(core, principal, args)),
+    async (args, ctx) => oneShot(await microTipAmounts(ctx, principal, args)),
   );
 }
