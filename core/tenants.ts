@@ -6,6 +6,7 @@
  * Tenants are the host operator's to manage: over REST that is an owner key of the default
  * tenant ({@link requireHostOperator}); the CLI, which runs on the host, acts for the operator.
  */
+import type { AuditScope } from './audit/scope.ts';
 import type { Db } from './db/connect.ts';
 import { DEFAULT_TENANT, type Principal } from './auth/api-keys.ts';
 import { createApiKey, parseCreateApiKey, type ApiKeyView } from './auth/keys.ts';
@@ -136,6 +137,7 @@ export async function createTenantWithOwner(
   db: Db,
   actor: Principal | null,
   input: CreateTenantWithOwnerInput,
+  audit?: AuditScope,
 ): Promise<{ tenant: TenantView; key: ApiKeyView; apiKey: string }> {
   if (actor) await requireHostOperator(db, actor);
   const name = parseTenantName(input.name);
@@ -150,6 +152,9 @@ export async function createTenantWithOwner(
   return db.transaction().execute(async (trx) => {
     const tenant = await createTenant(trx, name);
     const created = await createApiKey(trx, null, { tenantId: tenant.id, ...keyInput });
-    return { tenant: { ...tenant, keys: 1 }, key: created.key, apiKey: created.apiKey };
+    const out = { tenant: { ...tenant, keys: 1 }, key: created.key, apiKey: created.apiKey };
+    // `api_key` is a secret field name: the audit row keeps "[redacted]".
+    await audit?.commit(trx, { response: { tenant: out.tenant, key: out.key, api_key: out.apiKey } });
+    return out;
   });
 }

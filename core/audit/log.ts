@@ -8,6 +8,7 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import type { AuditEventRow, Database, PolicyDecisionKind } from '../db/types.ts';
+import { isUnstorable } from '../validation/storable.ts';
 
 /** Field names whose values are secrets, at any depth. */
 const SECRET_KEYS = new Set([
@@ -39,20 +40,40 @@ const SECRET_KEYS = new Set([
 /** An EVM address: public by nature, never a credential even under a secret-sounding name. */
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 
+/** Deepest nesting kept in a stored body; anything deeper is replaced whole (its secrets with it). */
+const MAX_STORED_DEPTH = 64;
+
+/** Options of {@link redactSecrets}. */
+export interface RedactOptions {
+  /** Longest string kept whole, in characters; longer ones are cut with a note (refusal rows). */
+  maxStringLength?: number;
+}
+
+/** A string as stored: valid Unicode for Postgres (NUL and unpaired surrogates become U+FFFD), cut when too long. */
+function storableString(text: string, max: number): string {
+  const clean = isUnstorable(text) ? text.replaceAll('\u0000', '\ufffd').toWellFormed() : text;
+  return clean.length > max ? `${clean.slice(0, max)}… [${clean.length - max} more characters]` : clean;
+}
+
 /**
- * Returns a deep copy of `value` with secret fields replaced by "[redacted]". A field named
+ * Returns a deep copy of `value` with secret fields replaced by "[redacted]", at any depth:
+ * a subtree nested deeper than 64 levels is replaced whole by "[nested too deep]" rather than
+ * walked, so nothing below it is stored either. Strings are made storable (see
+ * {@link storableString}), keys included, so no body can make its audit row fail. A field named
  * `token` holding an address is kept: EIP-712 payloads such as Permit2's `PermitDetails.token`
  * name the ERC-20 being approved, which the audit log must show.
  */
-export function redactSecrets(value: unknown, depth = 0): unknown {
-  if (depth > 8 || value === null || typeof value !== 'object') {
-    return typeof value === 'bigint' ? value.toString() : value;
-  }
-  if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1));
+export function redactSecrets(value: unknown, opts: RedactOptions = {}, depth = 0): unknown {
+  const max = opts.maxStringLength ?? Number.POSITIVE_INFINITY;
+  if (typeof value === 'string') return storableString(value, max);
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_STORED_DEPTH) return '[nested too deep]';
+  if (Array.isArray(value)) return value.map((v) => redactSecrets(v, opts, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     const secret = SECRET_KEYS.has(k.toLowerCase()) && v !== undefined && v !== null && !(typeof v === 'string' && ADDRESS_RE.test(v));
-    out[k] = secret ? '[redacted]' : redactSecrets(v, depth + 1);
+    out[storableString(k, 200)] = secret ? '[redacted]' : redactSecrets(v, opts, depth + 1);
   }
   return out;
 }
@@ -78,12 +99,14 @@ export interface AuditEntry {
   decision?: PolicyDecisionKind | null;
   /** The rule that decided it (`spend_cap_24h_eth`, `rate_limits.default`, `scope.tools`, …). */
   rule?: string | null;
+  /** Cut strings of the stored bodies to this many characters (refusal rows: input nobody vetted). */
+  maxStringLength?: number;
 }
 
 /** A body as stored: secrets redacted, JSON text (`undefined`: no body, SQL NULL). */
-function jsonBody(value: unknown): string | null {
+function jsonBody(value: unknown, opts: RedactOptions): string | null {
   if (value === undefined) return null;
-  return (JSON.stringify(redactSecrets(value)) as string | undefined) ?? null;
+  return (JSON.stringify(redactSecrets(value, opts)) as string | undefined) ?? null;
 }
 
 /**
@@ -101,19 +124,19 @@ export async function recordAudit(db: Db | Transaction<Database>, entry: AuditEn
       // Milliseconds, like the column (timestamptz(3)) and the hashed ISO form.
       occurred_at: new Date(),
       kind: entry.kind,
-      action: entry.action,
-      principal: entry.principal,
-      agent_id: entry.agentId ?? null,
+      action: storableString(entry.action, 500),
+      principal: entry.principal === null ? null : storableString(entry.principal, 200),
+      agent_id: entry.agentId === undefined || entry.agentId === null ? null : storableString(entry.agentId, 200),
       wallet_id: entry.walletId ?? null,
       status: entry.status,
       error_code: entry.errorCode ?? null,
       duration_ms: entry.durationMs === undefined || entry.durationMs === null ? null : Math.round(entry.durationMs),
-      request: jsonBody(entry.request),
-      response: jsonBody(entry.response),
+      request: jsonBody(entry.request, { maxStringLength: entry.maxStringLength }),
+      response: jsonBody(entry.response, { maxStringLength: entry.maxStringLength }),
       request_id: entry.requestId ?? null,
       ip: entry.ip ?? null,
       decision: entry.decision ?? null,
-      rule: entry.rule ?? null,
+      rule: entry.rule === undefined || entry.rule === null ? null : storableString(entry.rule, 200),
     })
     .execute();
 }

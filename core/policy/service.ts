@@ -213,6 +213,9 @@ async function writePolicy(ctx: CoreContext, principal: Principal, wallet: Walle
         .onConflict((oc) => oc.column('wallet_id').doUpdateSet(values))
         .execute();
     }
-    return buildView(ctx, trx, wallet);
+    const view = await buildView(ctx, trx, wallet);
+    // The change and the call's audit row commit together.
+    await ctx.audit?.commit(trx, { response: { policy: view }, agentId: wallet.agent_id, walletId: wallet.id });
+    return view;
   });
 }

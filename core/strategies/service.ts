@@ -12,7 +12,8 @@ import type { Database, StrategyRow, StrategyRunRow } from '../db/types.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { ethAmount, type EthAmount } from '../money.ts';
 import { olderThan, toPage } from '../db/pagination.ts';
-import { checkConfirmation } from '../transactions/transfer.ts';
+import { gatePurpose, needsConfirmation } from '../transactions/transfer.ts';
+import { checkCode } from '../policy/confirmation.ts';
 import { getWalletByAgent, parseAgentId } from '../wallets/service.ts';
 import { checkWalletScope } from '../auth/scopes.ts';
 import { kindOf, parseParams, type Decision, type KindDefinition } from './kinds/index.ts';
@@ -20,6 +21,7 @@ import type { CommonParams } from './kinds/common.ts';
 import { nextOccurrence, type Recurrence } from './kinds/schedule.ts';
 import { runTick, type TickOutcome } from './engine.ts';
 import { cancelScheduledTick } from './dispatch.ts';
+import { responsibleKeyInvalidity } from './pause.ts';
 
 /** Longest label (AgentVault's store keys are short names). */
 const LABEL_MAX = 100;
@@ -46,6 +48,13 @@ export interface StrategyView {
   status: StrategyRow['status'];
   /** Why a completed strategy ended: `sent`, `max_runs`, `ends_at`, `expired`. */
   end_reason: string | null;
+  /** Why a `paused` strategy was paused: `key_revoked` or `key_expired` (its responsible key); else null. */
+  paused_reason: string | null;
+  /**
+   * Visible id (`vp_…`) of the responsible key: the one that created the strategy or last
+   * resumed it; its revocation or expiry pauses the strategy. Null for an imported strategy.
+   */
+  created_by: string | null;
   /** The kind's params in decimal ETH / gwei (see docs/strategies.md). */
   params: Record<string, unknown>;
   /** When the pending slot is due (ISO 8601); null unless active. */
@@ -110,6 +119,8 @@ function strategyView(row: Joined): StrategyView {
     from_address: row.address,
     status: row.status,
     end_reason: row.end_reason,
+    paused_reason: row.status === 'paused' ? row.paused_reason : null,
+    created_by: row.created_by,
     params,
     next_run_at: row.next_run_at?.toISOString() ?? null,
     last_run_at: row.last_run_at?.toISOString() ?? null,
@@ -160,16 +171,23 @@ export interface CreateStrategyInput {
   confirmation_code?: unknown;
 }
 
-/** The spend gate at set-up time: a human confirms sends above `MAX_TX_ETH` once, for the strategy. */
-function confirmAmounts(ctx: CoreContext, def: KindDefinition<CommonParams>, params: CommonParams, code: unknown): boolean {
+/**
+ * The spend gate at set-up time: a human confirms sends above `MAX_TX_ETH` once, for the
+ * strategy. The code is checked (and a wrong one counted, core/policy/confirmation.ts) after
+ * every other check of the call, so no other answer depends on it.
+ * @returns whether the strategy sends above `MAX_TX_ETH` (and a right code was given).
+ * @throws {PolicyError} `CONFIRMATION_REQUIRED` | `CONFIRMATION_LOCKED`.
+ */
+async function confirmAmounts(ctx: CoreContext, principal: Principal, walletId: string, def: KindDefinition<CommonParams>, params: CommonParams, code: unknown): Promise<boolean> {
   const largest = def.sends(params).reduce((m, s) => (s.valueWei > m ? s.valueWei : m), 0n);
-  if (largest <= ctx.config.maxTxWei) return false;
-  checkConfirmation(ctx, largest, code);
+  if (!needsConfirmation(ctx, largest)) return false;
+  await checkCode(ctx.db, { kind: 'tx_confirm', tenantId: principal.tenantId, keyId: principal.keyId, walletId }, code, ctx.config.txConfirmCode, gatePurpose(ctx, largest));
   return true;
 }
 
 /**
- * Creates a strategy (active unless `start: false`), after validating every field.
+ * Creates a strategy (active unless `start: false`), after validating every field. The calling
+ * key becomes its responsible key (`created_by`): revoking or expiring it pauses the strategy.
  * @throws {ValidationError} naming `kind`, `label`, `agent_id` or `params.<field>` |
  *   {@link NotFoundError} `WALLET_NOT_FOUND` | {@link ConflictError} `STRATEGY_EXISTS` |
  *   {@link PolicyError} `CONFIRMATION_REQUIRED` — nothing is stored in any of these cases.
@@ -181,25 +199,46 @@ export async function createStrategy(ctx: CoreContext, principal: Principal, inp
   const now = new Date();
   const params = parseParams(def, input.params, now);
   const wallet = await getWalletByAgent(ctx, principal, input.agent_id);
-  const confirmed = confirmAmounts(ctx, def, params, input.confirmation_code);
   const start = input.start !== false;
-  const inserted = await ctx.db
-    .insertInto('strategies')
-    .values({
-      tenant_id: principal.tenantId,
-      wallet_id: wallet.id,
-      label,
-      kind: def.kind,
-      params: JSON.stringify(params),
-      status: start ? 'active' : 'stopped',
-      next_run_at: start ? def.firstSlot(params, now) : null,
-      confirmed_above_max: confirmed,
-    })
-    .onConflict((oc) => oc.columns(['tenant_id', 'label']).where('deleted_at', 'is', null).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (!inserted) throw new ConflictError('STRATEGY_EXISTS', `a strategy labelled "${label}" exists already; pick another label or delete_strategy it first`);
-  return getStrategy(ctx, principal, { id: inserted.id });
+  // A taken label is refused before the code is looked at (the insert below still guards races).
+  const taken = await ctx.db.selectFrom('strategies').select('id').where('tenant_id', '=', principal.tenantId).where('label', '=', label).where('deleted_at', 'is', null).executeTakeFirst();
+  if (taken) throw new ConflictError('STRATEGY_EXISTS', `a strategy labelled "${label}" exists already; pick another label or delete_strategy it first`);
+  const confirmed = await confirmAmounts(ctx, principal, wallet.id, def, params, input.confirmation_code);
+  return inTransaction(ctx, principal, async (trx) => {
+    const inserted = await trx
+      .insertInto('strategies')
+      .values({
+        tenant_id: principal.tenantId,
+        wallet_id: wallet.id,
+        label,
+        kind: def.kind,
+        params: JSON.stringify(params),
+        status: start ? 'active' : 'stopped',
+        next_run_at: start ? def.firstSlot(params, now) : null,
+        confirmed_above_max: confirmed,
+        created_by_key_id: principal.keyId,
+        created_by: principal.keyPrefix,
+      })
+      .onConflict((oc) => oc.columns(['tenant_id', 'label']).where('deleted_at', 'is', null).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) throw new ConflictError('STRATEGY_EXISTS', `a strategy labelled "${label}" exists already; pick another label or delete_strategy it first`);
+    return inserted.id;
+  });
+}
+
+/**
+ * Runs a strategy write in one transaction that returns the strategy's id (or `null`: nothing
+ * was written), and commits the call's audit row there with the strategy as it is then.
+ * @returns the strategy's view after the write (read in the same transaction).
+ */
+async function inTransaction(ctx: CoreContext, principal: Principal, write: (trx: Transaction<Database>) => Promise<string | null>, ref?: StrategyRef): Promise<StrategyView> {
+  return ctx.db.transaction().execute(async (trx) => {
+    const id = await write(trx);
+    const view = await getStrategy({ ...ctx, db: trx }, principal, id !== null ? { id } : ref!);
+    if (id !== null) await ctx.audit?.commit(trx, { response: { strategy: view }, agentId: view.agent_id, walletId: view.wallet_id });
+    return view;
+  });
 }
 
 /** The recurrence of recurring params (dca, repeating micro_tip), else null. */
@@ -237,8 +276,9 @@ export async function updateStrategy(ctx: CoreContext, principal: Principal, ref
   const def = kindOf(found.kind);
   const now = new Date();
   const params = parseParams(def, input.params, now);
-  const confirmed = confirmAmounts(ctx, def, params, input.confirmation_code);
-  const jobId = await ctx.db.transaction().execute(async (trx) => {
+  const confirmed = await confirmAmounts(ctx, principal, found.wallet_id, def, params, input.confirmation_code);
+  let jobId: string | null = null;
+  const view = await inTransaction(ctx, principal, async (trx) => {
     const row = await trx.selectFrom('strategies').selectAll().where('id', '=', found.id).where('deleted_at', 'is', null).forUpdate().executeTakeFirst();
     if (!row) throw new NotFoundError('STRATEGY_NOT_FOUND', `strategy "${found.label}" was deleted`);
     const next = row.status !== 'active' ? null : await rescheduled(trx, row.id, def, params, now);
@@ -247,14 +287,18 @@ export async function updateStrategy(ctx: CoreContext, principal: Principal, ref
       .set({ params: JSON.stringify(params), next_run_at: next, scheduled_slot_at: null, scheduled_job_id: null, confirmed_above_max: confirmed, updated_at: now })
       .where('id', '=', row.id)
       .execute();
-    return row.scheduled_job_id;
+    jobId = row.scheduled_job_id;
+    return row.id;
   });
   await cancelScheduledTick(ctx, jobId);
-  return getStrategy(ctx, principal, { id: found.id });
+  return view;
 }
 
 /**
- * Starts (or resumes) a strategy: its first slot is computed from now.
+ * Starts (or resumes) a strategy: its first slot is computed from now. A `paused` strategy (its
+ * responsible key was revoked or expired), or a stopped one whose responsible key is no longer
+ * valid, is resumed under the caller's key: that key becomes responsible for it (`created_by`),
+ * so the caller answers for what it sends from now on. Otherwise the responsible key stays.
  * @throws {NotFoundError} `STRATEGY_NOT_FOUND` | {@link ConflictError} `STRATEGY_COMPLETED` |
  *   {@link ValidationError} `kind` for an imported kind this version cannot run.
  */
@@ -264,13 +308,25 @@ export async function startStrategy(ctx: CoreContext, principal: Principal, ref:
   if (found.status === 'completed') throw new ConflictError('STRATEGY_COMPLETED', `strategy "${found.label}" has completed (${found.end_reason}); create a new one to run it again`);
   const def = kindOf(found.kind);
   const now = new Date();
-  await ctx.db
-    .updateTable('strategies')
-    .set({ status: 'active', next_run_at: def.firstSlot(def.stored(found.params), now), scheduled_slot_at: null, scheduled_job_id: null, updated_at: now })
-    .where('id', '=', found.id)
-    .where('status', '=', 'stopped')
-    .execute();
-  return getStrategy(ctx, principal, { id: found.id });
+  return inTransaction(ctx, principal, async (trx) => {
+    const row = await trx.selectFrom('strategies').select(['status', 'created_by_key_id']).where('id', '=', found.id).forUpdate().executeTakeFirst();
+    if (!row || (row.status !== 'stopped' && row.status !== 'paused')) return null;
+    const takeOver = row.status === 'paused' || (await responsibleKeyInvalidity(trx, row.created_by_key_id, now)) !== null;
+    await trx
+      .updateTable('strategies')
+      .set({
+        status: 'active',
+        paused_reason: null,
+        next_run_at: def.firstSlot(def.stored(found.params), now),
+        scheduled_slot_at: null,
+        scheduled_job_id: null,
+        updated_at: now,
+        ...(takeOver ? { created_by_key_id: principal.keyId, created_by: principal.keyPrefix } : {}),
+      })
+      .where('id', '=', found.id)
+      .execute();
+    return found.id;
+  }, { id: found.id });
 }
 
 /**
@@ -280,14 +336,16 @@ export async function startStrategy(ctx: CoreContext, principal: Principal, ref:
  */
 export async function stopStrategy(ctx: CoreContext, principal: Principal, ref: StrategyRef): Promise<StrategyView> {
   const found = await findJoined(ctx, principal, ref);
-  const jobId = await ctx.db.transaction().execute(async (trx) => {
+  let jobId: string | null = null;
+  const view = await inTransaction(ctx, principal, async (trx) => {
     const row = await trx.selectFrom('strategies').select(['scheduled_job_id', 'status']).where('id', '=', found.id).forUpdate().executeTakeFirstOrThrow();
     if (row.status !== 'active') return null;
     await trx.updateTable('strategies').set({ status: 'stopped', next_run_at: null, scheduled_slot_at: null, scheduled_job_id: null, updated_at: new Date() }).where('id', '=', found.id).execute();
-    return row.scheduled_job_id;
-  });
+    jobId = row.scheduled_job_id;
+    return found.id;
+  }, { id: found.id });
   await cancelScheduledTick(ctx, jobId);
-  return getStrategy(ctx, principal, { id: found.id });
+  return view;
 }
 
 /**
@@ -297,9 +355,20 @@ export async function stopStrategy(ctx: CoreContext, principal: Principal, ref: 
  * @throws {NotFoundError} `STRATEGY_NOT_FOUND`.
  */
 export async function deleteStrategy(ctx: CoreContext, principal: Principal, ref: StrategyRef): Promise<StrategyView> {
-  const stopped = await stopStrategy(ctx, principal, ref);
-  await ctx.db.updateTable('strategies').set({ deleted_at: new Date(), updated_at: new Date() }).where('id', '=', stopped.id).where('deleted_at', 'is', null).execute();
-  return stopped;
+  const found = await findJoined(ctx, principal, ref);
+  const { jobId, view } = await ctx.db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('strategies').select(['scheduled_job_id', 'status']).where('id', '=', found.id).where('deleted_at', 'is', null).forUpdate().executeTakeFirst();
+    if (!row) throw new NotFoundError('STRATEGY_NOT_FOUND', `strategy "${found.label}" was deleted already`);
+    const now = new Date();
+    if (row.status === 'active') await trx.updateTable('strategies').set({ status: 'stopped', next_run_at: null, scheduled_slot_at: null, scheduled_job_id: null, updated_at: now }).where('id', '=', found.id).execute();
+    // The view as it was when deleted (stopped), read before it is hidden.
+    const stopped = await getStrategy({ ...ctx, db: trx }, principal, { id: found.id });
+    await trx.updateTable('strategies').set({ deleted_at: now, updated_at: now }).where('id', '=', found.id).execute();
+    await ctx.audit?.commit(trx, { response: { strategy: stopped }, agentId: stopped.agent_id, walletId: stopped.wallet_id });
+    return { jobId: row.status === 'active' ? row.scheduled_job_id : null, view: stopped };
+  });
+  await cancelScheduledTick(ctx, jobId);
+  return view;
 }
 
 /**

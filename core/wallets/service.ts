@@ -13,8 +13,16 @@ import { ConflictError, NotFoundError, UpstreamError, ValidationError } from '..
 import { ethAmount, type EthAmount } from '../money.ts';
 import { olderThan, toPage } from '../db/pagination.ts';
 import { checkWalletScope } from '../auth/scopes.ts';
+import { auditedTransaction, type AuditScope } from '../audit/scope.ts';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/types.ts';
 
 const AGENT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
+
+/** Whether `value` is a well-formed agent id (what {@link parseAgentId} accepts). */
+export function isAgentId(value: unknown): value is string {
+  return typeof value === 'string' && AGENT_ID_RE.test(value);
+}
 
 /**
  * Validates an AgentVault-style agent id.
@@ -54,6 +62,8 @@ export function walletView(row: WalletRow): WalletView {
 
 /** What storing a wallet needs: the database, the key ring and the chain's id (a CLI has no job queue). */
 export interface WalletStore {
+  /** The call's audit row, committed with the wallet's insert (core/audit/scope.ts). */
+  audit?: AuditScope;
   db: CoreContext['db'];
   keys: CoreContext['keys'];
   chain: { chainId: number };
@@ -105,7 +115,8 @@ export function addressOfKey(privateKey: Uint8Array): string | undefined {
  */
 async function insertWallet(ctx: WalletStore, tenantId: string, agentId: string, privateKey: Uint8Array, address: string, origin: WalletOrigin, nextNonce = 0): Promise<WalletRow | undefined> {
   const wrapped = await ctx.keys.wrap(privateKey, { tenantId, address }).catch(keyProviderFailure);
-  return ctx.db
+  const insert = (trx: Transaction<Database>) =>
+    trx
     .insertInto('wallets')
     .values({
       tenant_id: tenantId,
@@ -122,6 +133,8 @@ async function insertWallet(ctx: WalletStore, tenantId: string, agentId: string,
     .onConflict((oc) => oc.doNothing())
     .returningAll()
     .executeTakeFirst();
+  // The audit row commits with the insert; a lost race (no row) wrote nothing to audit here.
+  return auditedTransaction(ctx.db, ctx.audit, insert, (row) => (row ? { response: { wallet: walletView(row) }, agentId, walletId: row.id } : null));
 }
 
 /**
@@ -202,7 +215,7 @@ export async function findWallet(ctx: Pick<CoreContext, 'db'>, principal: Pick<P
  * @throws {ValidationError} bad `agent_id`; {@link ForbiddenError} `FORBIDDEN` (`scope.wallets`)
  *   for a wallet outside the key's scope; {@link NotFoundError} `WALLET_NOT_FOUND`.
  */
-export async function getWalletByAgent(ctx: CoreContext, principal: Principal, agentIdInput: unknown): Promise<WalletRow> {
+export async function getWalletByAgent(ctx: Pick<CoreContext, 'db'>, principal: Principal, agentIdInput: unknown): Promise<WalletRow> {
   const agentId = parseAgentId(agentIdInput);
   checkWalletScope(principal, agentId);
   const row = await findWallet(ctx, principal, agentId);
@@ -215,7 +228,7 @@ export async function getWalletByAgent(ctx: CoreContext, principal: Principal, a
  * @throws {NotFoundError} `WALLET_NOT_FOUND` (also for another tenant's id or a malformed id);
  *   {@link ForbiddenError} `FORBIDDEN` (`scope.wallets`) for a wallet outside the key's scope.
  */
-export async function getWalletById(ctx: CoreContext, principal: Principal, id: string): Promise<WalletRow> {
+export async function getWalletById(ctx: Pick<CoreContext, 'db'>, principal: Principal, id: string): Promise<WalletRow> {
   const row = /^[0-9a-f-]{36}$/i.test(id)
     ? await ctx.db.selectFrom('wallets').selectAll().where('tenant_id', '=', principal.tenantId).where('id', '=', id).executeTakeFirst()
     : undefined;

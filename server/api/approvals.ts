@@ -46,7 +46,7 @@ export function approvalRoutes(core: CoreContext): Hono<AppEnv> {
   routes.get('/:id', async (c) => c.json({ approval: await getApproval(core, c.get('principal'), c.req.param('id')) }));
 
   const decide = (decision: ApprovalDecision) => async (c: Context<AppEnv>) => {
-    const out = await audited(core, c, `POST /api/approvals/:id/${decision}`, async (record) => {
+    const out = await audited(core, c, `POST /api/approvals/:id/${decision}`, async (record, ctx) => {
       const body = await parseOptionalBody(c, decisionBody);
       record.request = { id: c.req.param('id'), ...body };
       // The role first (a viewer learns nothing about ids); then read, so a refused decision's
@@ -55,7 +55,7 @@ export function approvalRoutes(core: CoreContext): Hono<AppEnv> {
       const current = await getApproval(core, c.get('principal'), c.req.param('id'));
       record.agentId = current.agent_id;
       record.walletId = current.wallet_id;
-      return { approval: await decideApproval(core, c.get('principal'), current.approval_id, decision, body.note) };
+      return { approval: await decideApproval(ctx, c.get('principal'), current.approval_id, decision, body.note) };
     });
     return c.json(out);
   };

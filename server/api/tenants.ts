@@ -31,14 +31,14 @@ export function tenantRoutes(core: CoreContext): Hono<AppEnv> {
   routes.get('/', async (c) => c.json({ tenants: await listTenants(core.db) }));
 
   routes.post('/', async (c) => {
-    const out = await audited(core, c, 'POST /api/tenants', async (record) => {
+    const out = await audited(core, c, 'POST /api/tenants', async (record, ctx) => {
       const body = await parseBody(c, createBody);
       record.request = body;
       const created = await createTenantWithOwner(core.db, c.get('principal'), {
         name: body.name,
         ownerKeyName: body.owner_key_name,
         ownerKeyExpiresAt: body.owner_key_expires_at,
-      });
+      }, ctx.audit);
       // `api_key` is a secret field name: the audit row keeps "[redacted]", the caller the key.
       return { tenant: created.tenant, key: created.key, api_key: created.apiKey };
     });

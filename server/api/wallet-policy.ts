@@ -18,6 +18,7 @@ import { clearWalletPolicy, getWalletPolicy, parseWalletPolicy, setWalletPolicy 
 import { getWalletById } from '../../core/wallets/service.ts';
 import type { AppEnv } from '../env.ts';
 import { audited } from './audited.ts';
+import { assertStorable } from '../../core/validation/storable.ts';
 
 /** Policy routes of a wallet, mounted under `/api/wallets` (paths `/:id/policy`). */
 export function walletPolicyRoutes(core: CoreContext): Hono<AppEnv> {
@@ -29,7 +30,7 @@ export function walletPolicyRoutes(core: CoreContext): Hono<AppEnv> {
 
   routes.put('/:id/policy', async (c) => {
     const principal = c.get('principal');
-    const out = await audited(core, c, 'PUT /api/wallets/:id/policy', async (record) => {
+    const out = await audited(core, c, 'PUT /api/wallets/:id/policy', async (record, ctx) => {
       const row = await getWalletById(core, principal, c.req.param('id'));
       record.agentId = row.agent_id;
       record.walletId = row.id;
@@ -37,20 +38,21 @@ export function walletPolicyRoutes(core: CoreContext): Hono<AppEnv> {
         throw new ValidationError('policy', 'must be a JSON object of policy rules (Content-Type: application/json)');
       });
       // Only a body that validated is recorded (a raw body is never stored).
+      assertStorable(body, 'policy');
       const policy = parseWalletPolicy(body);
       record.request = policy;
-      return { policy: await setWalletPolicy(core, principal, { id: row.id }, policy) };
+      return { policy: await setWalletPolicy(ctx, principal, { id: row.id }, policy) };
     });
     return c.json(out);
   });
 
   routes.delete('/:id/policy', async (c) => {
     const principal = c.get('principal');
-    const out = await audited(core, c, 'DELETE /api/wallets/:id/policy', async (record) => {
+    const out = await audited(core, c, 'DELETE /api/wallets/:id/policy', async (record, ctx) => {
       const row = await getWalletById(core, principal, c.req.param('id'));
       record.agentId = row.agent_id;
       record.walletId = row.id;
-      return { policy: await clearWalletPolicy(core, principal, { id: row.id }) };
+      return { policy: await clearWalletPolicy(ctx, principal, { id: row.id }) };
     });
     return c.json(out);
   });

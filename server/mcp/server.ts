@@ -4,7 +4,7 @@
  * session.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ToolSession } from './tool.ts';
+import { serveToolCalls, type ToolSession } from './tool.ts';
 import { registerWalletTools } from './wallet-tools.ts';
 import { registerTransferTools } from './transfer-tools.ts';
 import { registerChainTools } from './chain-tools.ts';
@@ -30,5 +30,6 @@ export function createMcpServer(session: ToolSession): McpServer {
   registerStrategyTools(server, session);
   registerApprovalTools(server, session);
   registerPolicyTools(server, session);
+  serveToolCalls(server);
   return server;
 }

@@ -92,12 +92,12 @@ export function registerTransferTools(server: McpServer, session: ToolSession): 
       },
       annotations: { title: 'Send ETH', readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
-    async (args) => {
+    async (args, ctx) => {
       if (args.dry_run) {
         const sim = await simulateTransfer(core, principal, args);
         return { result: { dry_run: true, status: 'dry_run' as const, simulation: sim }, summary: `Dry run, nothing sent. ${simulationSummary(sim)}` };
       }
-      const out = await transferOrRequestApproval(core, principal, args, 'mcp');
+      const out = await transferOrRequestApproval(ctx, principal, args, 'mcp');
       if (out.status === 'pending_approval') {
         const a = out.approval;
         return {

@@ -23,8 +23,8 @@ export function registerWalletTools(server: McpServer, session: ToolSession): vo
       output: { wallet: walletOut, created: z.boolean().describe('false when the wallet already existed') },
       annotations: { title: 'Create a wallet', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    async (args) => {
-      const { wallet, created } = await createWallet(core, principal, args.agent_id);
+    async (args, ctx) => {
+      const { wallet, created } = await createWallet(ctx, principal, args.agent_id);
       return {
         result: { wallet, created },
         summary: `${created ? 'Created' : 'Existing'} wallet for ${wallet.agent_id}: ${wallet.address} (chainId ${wallet.chain_id})`,
