@@ -17,6 +17,7 @@ const COMMANDS: Array<{ path: string[]; load: () => Promise<CliCommand> }> = [
   { path: ['keys', 'revoke'], load: async () => (await import('./commands/keys.ts')).keysRevoke },
   { path: ['keys', 'rewrap'], load: async () => (await import('./commands/keys-rewrap.ts')).keysRewrap },
   { path: ['import', 'agentvault'], load: async () => (await import('./commands/import-agentvault.ts')).importAgentvault },
+  { path: ['wallets', 'backup'], load: async () => (await import('./commands/wallets-backup.ts')).walletsBackup },
   { path: ['audit', 'verify'], load: async () => (await import('./commands/audit-verify.ts')).auditVerify },
   { path: ['audit', 'export'], load: async () => (await import('./commands/audit-export.ts')).auditExport },
 ];

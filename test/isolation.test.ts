@@ -31,8 +31,10 @@ import { Mnemonic, Wallet, encryptKeystoreJsonSync, parseEther, toBeHex } from '
 import { authenticateApiKey, generateApiKey, keyPrefixOf, type Principal } from '../core/auth/api-keys.ts';
 import { createWallet } from '../core/wallets/service.ts';
 import { createStrategy } from '../core/strategies/service.ts';
+import { decideApproval } from '../core/approvals/service.ts';
 import { encodeCursor } from '../core/db/pagination.ts';
 import { buildApp } from '../server/app.ts';
+import { refusalAuditor } from '../server/auth.ts';
 import { callOk, chainProvider, connectMcp, freshAddress, startStack, textOf, type Stack } from './harness.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -348,6 +350,8 @@ const ROUTE_CASES: Record<string, (x: CaseCtx) => RouteCase[]> = {
   'POST /api/keys/{id}/revoke': (x) => [{ params: { id: x.a.keyId }, expect: 'not_found' }],
   // The host operator's (owner keys of the default tenant, here A's): B is refused, nothing is created.
   'GET /api/tenants': () => [{ expect: 'forbidden' }],
+  // Shared infrastructure: the host operator's owners and admins only.
+  'GET /api/readiness': () => [{ expect: 'forbidden' }],
   'POST /api/tenants': () => [{ body: { name: 'isolation-b-made-tenant' }, expect: 'forbidden' }, { body: { name: 'default' }, expect: 'forbidden' }],
 };
 
@@ -644,10 +648,20 @@ describe('tenant isolation: tenant B with tenant A\'s ids', () => {
   }
 
   before(async () => {
-    stack = await startStack({ worker: false, env: { ALLOW_PLAINTEXT_EXPORT: '1', EXPORT_CODE } });
+    stack = await startStack({ worker: false, env: { ALLOW_KEY_EXPORT: '1', EXPORT_CODE } });
     const db = stack.server.ctx.db;
     chainId = stack.server.ctx.chain.chainId;
     const aPrincipal = (await authenticateApiKey(db, stack.adminKey))!;
+    // A second owner of tenant A approves A's key exports (four eyes).
+    const approverKey = generateApiKey();
+    await db.insertInto('api_keys').values({ tenant_id: aPrincipal.tenantId, name: 'alpha second owner', role: 'owner', key_prefix: approverKey.prefix, key_hash: approverKey.hash }).execute();
+    const approver = (await authenticateApiKey(db, approverKey.key))!;
+    /** Asks for an export as A, has A's second owner approve it, and collects it. */
+    const exported = async <T>(tool: string, args: Record<string, unknown>): Promise<T> => {
+      const asked = await callOk<{ approval_id: string }>(aClient, tool, args);
+      await decideApproval(stack.server.ctx, approver, asked.approval_id, 'approve');
+      return callOk<T>(aClient, tool, { ...args, approval_id: asked.approval_id });
+    };
 
     // Tenant B and its owner key, straight into the database.
     const tenantB = await db.insertInto('tenants').values({ name: `isolation-b-${randomBytes(3).toString('hex')}` }).returning('id').executeTakeFirstOrThrow();
@@ -673,13 +687,19 @@ describe('tenant isolation: tenant B with tenant A\'s ids', () => {
     await callOk(aClient, 'stop_strategy', { label });
     const privateKeys: Marker[] = [];
     for (const agent of [alpha, sharedAgent]) {
-      const k = await callOk<{ private_key: string }>(aClient, 'export_wallet_private_key', { agent_id: agent, confirmation_code: EXPORT_CODE });
+      const k = await exported<{ private_key: string }>('export_wallet_private_key', { agent_id: agent, confirmation_code: EXPORT_CODE });
       privateKeys.push({ value: k.private_key, source: `private key of A's ${agent === alpha ? 'alpha' : 'shared'} wallet` });
     }
     // A's names B will take over, and an audited REST write.
     for (const agent of poolAgents) await createWallet(stack.server.ctx, aPrincipal, agent);
     for (const l of poolLabels) await createStrategy(stack.server.ctx, aPrincipal, { kind: 'dca', label: l, agent_id: alpha, params: { to_address: freshAddress(), amount_eth: AMOUNT, interval_seconds: 3600 }, start: false });
-    const ks = await fetch(`${stack.url}/api/wallets/${aAlpha.id}/keystore`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ passphrase: 'alpha passphrase' }) });
+    const keystore = (body: Record<string, unknown>) =>
+      fetch(`${stack.url}/api/wallets/${aAlpha.id}/keystore`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ passphrase: 'alpha passphrase', ...body }) });
+    const asked = await keystore({});
+    assert.equal(asked.status, 202);
+    const { approval_id } = (await asked.json()) as { approval_id: string };
+    await decideApproval(stack.server.ctx, approver, approval_id, 'approve');
+    const ks = await keystore({ approval_id });
     assert.equal(ks.status, 200);
     await ks.text();
 
@@ -989,6 +1009,8 @@ describe('tenant isolation: tenant B with tenant A\'s ids', () => {
     const signIn = await fetch(`${stack.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: revokedKey }) });
     assert.equal(signIn.status, 401);
     await signIn.text();
+    // Refusal rows are aggregated per source and written when their window ends: end it now.
+    await refusalAuditor(stack.server.ctx).flush();
     const leaked: string[] = [];
     for (const c of [{ query: { kind: 'auth', limit: '200' }, expect: 'ok', events: 'events' }, { query: { format: 'jsonl' }, expect: 'ok', events: 'jsonl' }] as const) {
       const path = c.events === 'jsonl' ? '/api/events/export' : '/api/events';

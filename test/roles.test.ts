@@ -98,7 +98,8 @@ describe('role matrix: REST', () => {
     { method: 'GET', path: () => '/api/wallets', allow: READERS, ok: 200 },
     { method: 'GET', path: () => `/api/wallets/${walletA}`, allow: READERS, ok: 200 },
     { method: 'POST', path: () => '/api/wallets/import', body: {}, allow: WRITERS, ok: 400 },
-    { method: 'POST', path: () => `/api/wallets/${walletA}/keystore`, body: { passphrase: 'short' }, allow: WRITERS, ok: 400 },
+    // Key export is off by default (ALLOW_KEY_EXPORT): 403 KEY_EXPORT_DISABLED (test/key-export.test.ts has it on).
+    { method: 'POST', path: () => `/api/wallets/${walletA}/keystore`, body: { passphrase: 'short' }, allow: WRITERS, ok: 403 },
     { method: 'GET', path: () => '/api/transactions', allow: READERS, ok: 200 },
     { method: 'GET', path: () => '/api/strategies', allow: READERS, ok: 200 },
     { method: 'GET', path: () => `/api/strategies/${strategyA}`, allow: READERS, ok: 200 },

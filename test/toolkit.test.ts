@@ -1,16 +1,17 @@
 /**
  * The wallet toolkit end to end, on real parts (server, worker, Postgres, anvil, the MCP SDK's own
  * client over both transports): imports from a private key, a BIP-39 mnemonic (BIP-44 vectors)
- * and a keystore v3 (the Web3 Secret Storage definition's own test vector); keystore export;
- * EIP-191 and EIP-712 signatures checked with ethers; the plaintext export gates; contract
- * inspection on a hand-assembled ERC-20; the REST import and keystore routes. Every secret used
+ * and a keystore v3 (the Web3 Secret Storage definition's own test vector); key export refused
+ * while ALLOW_KEY_EXPORT is off (test/key-export.test.ts covers it on); EIP-191 and EIP-712
+ * signatures checked with ethers; contract inspection on a hand-assembled ERC-20; the REST import
+ * and keystore routes. Every secret used
  * here is then searched for in the audit log as text.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { HDNodeWallet, Wallet, decryptKeystoreJson, parseEther, verifyMessage, verifyTypedData } from 'ethers';
+import { HDNodeWallet, Wallet, parseEther, verifyMessage, verifyTypedData } from 'ethers';
 import { sql } from 'kysely';
 import { callError, callOk, chainProvider, connectMcp, countRows, freshAddress, startStack, textOf, type Stack } from './harness.ts';
 
@@ -68,7 +69,6 @@ const SPEC_PASSWORD = 'testpassword';
 const SPEC_KEY = '0x7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d';
 const SPEC_ADDRESS = '0x008AeEda4D805471dF9b2A5B0f38A0C3bCBA786b';
 
-const EXPORT_CODE = 'correct-horse-battery-staple-42';
 
 interface WalletOut {
   id: string;
@@ -78,7 +78,7 @@ interface WalletOut {
 }
 
 /** Every secret the tests hand over or receive; none may appear in the audit log. */
-const secrets = new Set<string>([DEV_MNEMONIC, ABANDON_MNEMONIC, SPEC_PASSWORD, SPEC_KEY.slice(2), EXPORT_CODE]);
+const secrets = new Set<string>([DEV_MNEMONIC, ABANDON_MNEMONIC, SPEC_PASSWORD, SPEC_KEY.slice(2)]);
 function secret<T extends string>(s: T): T {
   secrets.add(s.startsWith('0x') ? s.slice(2) : s);
   return s;
@@ -404,31 +404,22 @@ describe('wallet toolkit', () => {
     assert.equal(spec.wallet.address, SPEC_ADDRESS);
     assert.equal(spec.wallet.origin, 'keystore');
 
-    const short = await callError(client, 'export_wallet_keystore', { agent_id: 'spec', passphrase: 'short' });
-    assert.equal(short.code, 'INVALID_INPUT');
-    assert.match(short.message, /^passphrase: must be at least 8 characters/);
-    const passphrase = secret('a long keystore passphrase');
-    const raw = (await client.callTool({ name: 'export_wallet_keystore', arguments: { agent_id: 'spec', passphrase } })) as CallToolResult;
-    const exported = raw.structuredContent as { address: string; keystore: string };
-    assert.equal(exported.address, SPEC_ADDRESS);
-    assert.ok(!textOf(raw).includes('ciphertext'), 'the keystore is not in the text summary');
-    const reopened = await decryptKeystoreJson(exported.keystore, passphrase);
-    assert.equal(reopened.address, SPEC_ADDRESS);
-    assert.equal(reopened.privateKey, SPEC_KEY);
-    secrets.add((JSON.parse(exported.keystore) as { Crypto: { ciphertext: string } }).Crypto.ciphertext);
+    // Key export is off unless ALLOW_KEY_EXPORT=1 (test/key-export.test.ts turns it on).
+    for (const [name, field] of [['export_wallet_keystore', 'passphrase'], ['encrypt_wallet_keystore', 'password']] as const) {
+      const off = await callError(client, name, { agent_id: 'spec', [field]: secret(`a long ${field} for ${name}`) });
+      assert.equal(off.code, 'KEY_EXPORT_DISABLED', name);
+    }
 
     const password = secret('another keystore password');
-    const encrypted = await callOk<{ keystore: string; address: string }>(clients.sse!, 'encrypt_wallet_keystore', { agent_id: 'spec', password });
-    assert.equal((await Wallet.fromEncryptedJson(encrypted.keystore, password)).address, SPEC_ADDRESS);
-    secrets.add((JSON.parse(encrypted.keystore) as { Crypto: { ciphertext: string } }).Crypto.ciphertext);
-
-    const opened = await callOk<{ address: string; private_key_included: boolean; private_key?: string }>(client, 'decrypt_wallet_keystore', { encrypted_json: encrypted.keystore, password });
-    assert.deepEqual(opened, { address: SPEC_ADDRESS, private_key_included: false }, 'the key stays out of the response without ALLOW_PLAINTEXT_EXPORT');
-    const notOpened = await callError(client, 'decrypt_wallet_keystore', { encrypted_json: encrypted.keystore, password: 'wrong password' });
+    const encrypted = await new Wallet(SPEC_KEY).encrypt(password);
+    secrets.add((JSON.parse(encrypted) as { Crypto: { ciphertext: string } }).Crypto.ciphertext);
+    const opened = await callOk<{ address: string; private_key_included: boolean; private_key?: string }>(clients.sse!, 'decrypt_wallet_keystore', { encrypted_json: encrypted, password });
+    assert.deepEqual(opened, { address: SPEC_ADDRESS, private_key_included: false }, 'the key stays out of the response without ALLOW_KEY_EXPORT');
+    const notOpened = await callError(client, 'decrypt_wallet_keystore', { encrypted_json: encrypted, password: 'wrong password' });
     assert.match(notOpened.message, /^password: does not decrypt this keystore/);
 
-    const audit = await stack.server.ctx.db.selectFrom('audit_events').select(['request', 'response']).where('action', '=', 'export_wallet_keystore').where('status', '=', 'ok').execute();
-    assert.equal((audit[0]!.response as { keystore: string }).keystore, '[redacted]');
+    const audit = await stack.server.ctx.db.selectFrom('audit_events').select(['request', 'error_code']).where('action', '=', 'export_wallet_keystore').execute();
+    assert.equal(audit[0]!.error_code, 'KEY_EXPORT_DISABLED');
     assert.equal((audit[0]!.request as { passphrase: string }).passphrase, '[redacted]');
   });
 
@@ -449,12 +440,12 @@ describe('wallet toolkit', () => {
     provider.destroy();
   });
 
-  test('plaintext export is off by default: EXPORT_DISABLED, audited', async () => {
+  test('plaintext export is off by default: KEY_EXPORT_DISABLED, audited', async () => {
     const client = clients.streamable!;
     const before = await countRows(stack, 'audit_events', `action = 'export_wallet_private_key'`);
-    const err = await callError(client, 'export_wallet_private_key', { agent_id: 'spec', confirmation_code: EXPORT_CODE });
-    assert.equal(err.code, 'EXPORT_DISABLED');
-    assert.equal(await countRows(stack, 'audit_events', `action = 'export_wallet_private_key' and error_code = 'EXPORT_DISABLED'`), before + 1);
+    const err = await callError(client, 'export_wallet_private_key', { agent_id: 'spec', confirmation_code: 'not-the-export-code' });
+    assert.equal(err.code, 'KEY_EXPORT_DISABLED');
+    assert.equal(await countRows(stack, 'audit_events', `action = 'export_wallet_private_key' and error_code = 'KEY_EXPORT_DISABLED'`), before + 1);
   });
 
   test('inspect_contract: an EOA, a hand-assembled ERC-20, a contract that answers nothing', async () => {
@@ -537,91 +528,19 @@ describe('wallet toolkit', () => {
     assert.equal(await countRows(stack, 'wallets'), wallets, 'nothing written');
 
     const passphrase = secret('rest export passphrase');
-    const exported = await post(`/api/wallets/${wallet.id}/keystore`, { passphrase });
-    assert.equal(exported.status, 200);
-    const body = (await exported.json()) as { address: string; keystore: string };
-    assert.equal(body.address, wallet.address);
-    assert.equal((await Wallet.fromEncryptedJson(body.keystore, passphrase)).address, wallet.address);
-    secrets.add((JSON.parse(body.keystore) as { Crypto: { ciphertext: string } }).Crypto.ciphertext);
-    const short = await post(`/api/wallets/${wallet.id}/keystore`, { passphrase: 'short' });
-    assert.equal(short.status, 400);
-    assert.equal(((await short.json()) as { error: { details: { field: string } } }).error.details.field, 'passphrase');
-    const missing = await post('/api/wallets/00000000-0000-0000-0000-000000000000/keystore', { passphrase });
-    assert.equal(missing.status, 404);
+    const refused = await post(`/api/wallets/${wallet.id}/keystore`, { passphrase });
+    assert.equal(refused.status, 403);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'KEY_EXPORT_DISABLED');
 
     const rows = await stack.server.ctx.db.selectFrom('audit_events').select(['action', 'status', 'error_code', 'request', 'response']).where('kind', '=', 'api_write').where('action', 'like', 'POST /api/wallets%').execute();
     assert.equal(rows.filter((r) => r.action === 'POST /api/wallets/import' && r.status === 'ok').length, 3);
     assert.equal(rows.filter((r) => r.action === 'POST /api/wallets/import' && r.status === 'refused').length, bad.length + 1);
-    const okExport = rows.find((r) => r.action === 'POST /api/wallets/:id/keystore' && r.status === 'ok')!;
-    assert.equal((okExport.response as { keystore: string }).keystore, '[redacted]');
-    assert.equal((okExport.request as { passphrase: string }).passphrase, '[redacted]');
+    const refusedExport = rows.find((r) => r.action === 'POST /api/wallets/:id/keystore')!;
+    assert.equal(refusedExport.error_code, 'KEY_EXPORT_DISABLED');
+    assert.equal((refusedExport.request as { passphrase: string }).passphrase, '[redacted]');
 
     const openapi = (await (await fetch(`${stack.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     assert.ok(openapi.paths['/api/wallets/import']?.post);
     assert.ok(openapi.paths['/api/wallets/{id}/keystore']?.post);
-  });
-});
-
-describe('plaintext export gates', () => {
-  let noCode: Stack;
-  let full: Stack;
-  let clientNoCode: Client;
-  let clientFull: Client;
-  const key = randomKey();
-  const address = new Wallet(key).address;
-  before(async () => {
-    noCode = await startStack({ worker: false, env: { ALLOW_PLAINTEXT_EXPORT: '1' } });
-    full = await startStack({ worker: false, env: { AGENTVAULT_ALLOW_PLAINTEXT_EXPORT: '1', EXPORT_CODE } });
-    clientNoCode = await connectMcp(noCode.url, noCode.adminKey, 'streamable');
-    clientFull = await connectMcp(full.url, full.adminKey, 'sse');
-    await callOk(clientNoCode, 'import_wallet_from_private_key', { agent_id: 'exportee', private_key: key });
-    await callOk(clientFull, 'import_wallet_from_private_key', { agent_id: 'exportee', private_key: key });
-  });
-  after(async () => {
-    try {
-      for (const s of [noCode, full]) if (s) await assertNoSecrets(s);
-    } finally {
-      await clientNoCode?.close();
-      await clientFull?.close();
-      await noCode?.close();
-      await full?.close();
-    }
-  });
-
-  test('ALLOW_PLAINTEXT_EXPORT=1 without EXPORT_CODE: EXPORT_CODE_NOT_CONFIGURED', async () => {
-    const err = await callError(clientNoCode, 'export_wallet_private_key', { agent_id: 'exportee', confirmation_code: EXPORT_CODE });
-    assert.equal(err.code, 'EXPORT_CODE_NOT_CONFIGURED');
-    assert.equal(await countRows(noCode, 'audit_events', `action = 'export_wallet_private_key' and error_code = 'EXPORT_CODE_NOT_CONFIGURED'`), 1);
-  });
-
-  test('with both set: no code, a wrong code, then the right code returns the key', async () => {
-    const required = await callError(clientFull, 'export_wallet_private_key', { agent_id: 'exportee' });
-    assert.equal(required.code, 'EXPORT_CODE_REQUIRED');
-    const wrong = await callError(clientFull, 'export_wallet_private_key', { agent_id: 'exportee', confirmation_code: `${EXPORT_CODE}x` });
-    assert.equal(wrong.code, 'EXPORT_CODE_INVALID');
-    assert.ok(!wrong.text.includes(EXPORT_CODE));
-    const unknown = await callError(clientFull, 'export_wallet_private_key', { agent_id: 'nobody', confirmation_code: EXPORT_CODE });
-    assert.equal(unknown.code, 'WALLET_NOT_FOUND');
-
-    const raw = (await clientFull.callTool({ name: 'export_wallet_private_key', arguments: { agent_id: 'exportee', confirmation_code: EXPORT_CODE } })) as CallToolResult;
-    assert.ok(!raw.isError, textOf(raw));
-    const out = raw.structuredContent as { address: string; private_key: string };
-    assert.equal(out.private_key, key);
-    assert.equal(new Wallet(out.private_key).address, address);
-    assert.equal(out.address, address);
-    assert.ok(!textOf(raw).includes(key.slice(2)), 'the key is not in the text summary');
-
-    const rows = await full.server.ctx.db.selectFrom('audit_events').select(['status', 'error_code', 'response', 'wallet_id']).where('action', '=', 'export_wallet_private_key').orderBy('id').execute();
-    assert.deepEqual(rows.map((r) => r.error_code), ['EXPORT_CODE_REQUIRED', 'EXPORT_CODE_INVALID', 'WALLET_NOT_FOUND', null]);
-    assert.equal((rows[3]!.response as { private_key: string }).private_key, '[redacted]');
-    assert.ok(rows[3]!.wallet_id);
-  });
-
-  test('decrypt_wallet_keystore returns the key when ALLOW_PLAINTEXT_EXPORT=1', async () => {
-    const password = secret('gate stack keystore password');
-    const { keystore } = await callOk<{ keystore: string }>(clientFull, 'export_wallet_keystore', { agent_id: 'exportee', passphrase: password });
-    secrets.add((JSON.parse(keystore) as { Crypto: { ciphertext: string } }).Crypto.ciphertext);
-    const opened = await callOk<{ address: string; private_key_included: boolean; private_key: string }>(clientFull, 'decrypt_wallet_keystore', { encrypted_json: keystore, password });
-    assert.deepEqual(opened, { address, private_key_included: true, private_key: key });
   });
 });

@@ -1,9 +1,10 @@
-// Approvals: sends the policy held for a human. Pending ones come first, as cards with everything
-// needed to decide (amount, destination, wallet and agent, the requesting key, the rule, the
-// agent's stated reason, time left) and Approve / Reject with an optional note; decided ones
-// follow as a history table (filterable by status; `#/approvals?status=…`). The key that asked
-// for a send cannot decide it, and only owner, admin and operator keys may decide at all: the
-// server enforces both, the buttons only reflect it. `PendingBadge` is the count in the nav.
+// Approvals: sends the policy held for a human, and key exports an owner asked for (four eyes on
+// key material). Pending ones come first, as cards with everything needed to decide (amount and
+// destination, or the export's format; wallet and agent, the requesting key, the rule, the stated
+// reason, time left) and Approve / Reject with an optional note; decided ones follow as a history
+// table (filterable by status; `#/approvals?status=…`). The key that asked cannot decide; only
+// owner, admin and operator keys decide sends, and only owner keys key exports: the server
+// enforces all of it, the buttons only reflect it. `PendingBadge` is the count in the nav.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { PAGE_SIZE, request, withQuery } from '../api.js';
 import {
@@ -24,7 +25,11 @@ import {
 const DECIDER_ROLES = ['owner', 'admin', 'operator'];
 /** Whether the signed-in key may decide: its `approvals.decide` permission, else its role. */
 const canDecide = (p) => Boolean(p) && (Array.isArray(p.permissions) ? p.permissions.includes('approvals.decide') : DECIDER_ROLES.includes(p.role));
-const HISTORY_STATUSES = ['approved', 'executed', 'rejected', 'expired', 'failed'];
+/** Whether it may decide this approval: a key export needs an owner key (`wallets.export`). */
+const canDecideThis = (p, a) => canDecide(p) && (a.kind !== 'key_export' || (Array.isArray(p.permissions) ? p.permissions.includes('wallets.export') : p.role === 'owner'));
+/** What an approval is for, in words (aria labels). */
+const subject = (a) => (a.kind === 'key_export' ? `exporting the key of ${a.agent_id} as a ${a.export_format === 'private_key' ? 'plaintext private key' : 'keystore'}` : `sending ${a.amount?.eth} ETH to ${a.to_address}`);
+const HISTORY_STATUSES = ['approved', 'executed', 'rejected', 'expired', 'failed', 'cancelled'];
 const NOTE_MAX = 500;
 /** Fired on `window` after a decision, so the nav badge refreshes at once. */
 const CHANGED_EVENT = 'vaultpilot:approvals-changed';
@@ -99,7 +104,7 @@ export function ApprovalsView({ params, setParams }) {
       <div>
         <h1>Approvals</h1>
         <p class="muted page-sub">
-          Sends the policy held for a human. An approved send is made by the worker, with every limit checked again; the key that asked for a send cannot decide it.
+          Sends the policy held for a human, and key exports an owner asked for. An approved send is made by the worker, with every limit checked again; an approved export can be collected once by the key that asked. The key that asked cannot decide it.
         </p>
       </div>
       <div class="page-actions">
@@ -161,7 +166,8 @@ function PendingCard({ a, principal, onDecided }) {
   const mounted = useRef(true);
   useEffect(() => () => (mounted.current = false), []);
   const own = principal && a.requested_by === principal.key_id;
-  const mayDecide = canDecide(principal) && !own;
+  const mayDecide = Boolean(principal) && canDecideThis(principal, a) && !own;
+  const exportKind = a.kind === 'key_export';
   const left = timeLeft(a.expires_at, now);
   const expired = left === 'expired';
 
@@ -183,16 +189,19 @@ function PendingCard({ a, principal, onDecided }) {
 
   return html`<article class="card approval-card" data-testid="approval-card" data-approval-id=${a.approval_id}>
     <header class="approval-head">
-      <div class="approval-amount" data-testid="approval-amount"><${EthAmount} amount=${a.amount} unit /></div>
-      <div class="approval-to">
-        <span class="muted">to</span> <${Hex} value=${a.to_address} />
-      </div>
+      ${exportKind
+        ? html`<div class="approval-amount error-text" data-testid="approval-export">Key export: ${a.export_format === 'private_key' ? 'plaintext private key' : 'keystore'}</div>
+            <div class="approval-to"><span class="muted">of</span> <strong>${a.agent_id}</strong></div>`
+        : html`<div class="approval-amount" data-testid="approval-amount"><${EthAmount} amount=${a.amount} unit /></div>
+            <div class="approval-to">
+              <span class="muted">to</span> <${Hex} value=${a.to_address} />
+            </div>`}
       <div class=${`approval-expiry ${expired ? 'error-text' : ''}`} data-testid="approval-expires" title=${`expires at ${a.expires_at}`}>
         ${expired ? 'Expired' : html`Expires in <strong>${left}</strong>`}
       </div>
     </header>
     <div class="approval-reason" data-testid="approval-reason">
-      <span class="muted small">Agent's stated reason</span>
+      <span class="muted small">${exportKind ? 'Stated reason' : "Agent's stated reason"}</span>
       ${a.reason ? html`<blockquote>${a.reason}</blockquote>` : html`<p class="muted">No reason given.</p>`}
     </div>
     <dl class="details approval-facts">
@@ -205,7 +214,9 @@ function PendingCard({ a, principal, onDecided }) {
       <dt>Approval id</dt>
       <dd><${Hex} value=${a.approval_id} short /></dd>
     </dl>
-    ${own && html`<p class="muted small" data-testid="own-request">Your key asked for this send; another owner, admin or operator key must decide it.</p>`}
+    ${exportKind && html`<p class="notice small" data-testid="export-warning">Approving lets the key that asked take this wallet's key material out of VaultPilot, once: whoever holds it controls the wallet. Only owner keys decide exports.</p>`}
+    ${own && html`<p class="muted small" data-testid="own-request">Your key asked for this ${exportKind ? 'export' : 'send'}; another ${exportKind ? 'owner' : 'owner, admin or operator'} key must decide it.</p>`}
+    ${!own && principal && canDecide(principal) && !mayDecide && html`<p class="muted small" data-testid="owner-only">Only an owner key may decide a key export.</p>`}
     ${mayDecide &&
     html`<div class="approval-actions">
       <label class="field-inline approval-note">
@@ -226,7 +237,7 @@ function PendingCard({ a, principal, onDecided }) {
         class="btn btn-primary"
         onClick=${() => decide('approve')}
         disabled=${busy !== null || expired}
-        aria-label=${`Approve sending ${a.amount.eth} ETH to ${a.to_address}`}
+        aria-label=${`Approve ${subject(a)}`}
         data-testid="approve-button"
       >
         ${busy === 'approve' ? 'Approving…' : 'Approve'}
@@ -236,7 +247,7 @@ function PendingCard({ a, principal, onDecided }) {
         class="btn btn-danger"
         onClick=${() => decide('reject')}
         disabled=${busy !== null || expired}
-        aria-label=${`Reject sending ${a.amount.eth} ETH to ${a.to_address}`}
+        aria-label=${`Reject ${subject(a)}`}
         data-testid="reject-button"
       >
         ${busy === 'reject' ? 'Rejecting…' : 'Reject'}
@@ -252,8 +263,11 @@ function HistoryRow({ a }) {
     <td><${Time} iso=${a.created_at} /></td>
     <td><${StatusBadge} status=${a.status} testid="approval-status" /></td>
     <td class="strong nowrap">${a.agent_id}</td>
-    <td class="num"><${EthAmount} amount=${a.amount} /></td>
-    <td class="nowrap"><code title=${a.to_address}>${shortHex(a.to_address)}</code></td>
+    ${a.kind === 'key_export'
+      ? html`<td class="num muted" data-testid="history-export">key export</td>
+          <td class="nowrap">${a.export_format}</td>`
+      : html`<td class="num"><${EthAmount} amount=${a.amount} /></td>
+          <td class="nowrap"><code title=${a.to_address}>${shortHex(a.to_address)}</code></td>`}
     <td class="nowrap">
       ${a.decided_by ? html`<code>${a.decided_by}</code><div class="muted small"><${Time} iso=${a.decided_at} /></div>` : html`<span class="muted">—</span>`}
     </td>

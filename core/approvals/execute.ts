@@ -36,6 +36,12 @@ export interface ExecuteOptions {
   finalAttempt?: boolean;
 }
 
+/** A send approval's recipient and amount (the worker executes only sends; key exports are collected by their requester). */
+function sendOf(row: ApprovalRow): { to: string; valueWei: bigint } {
+  if (row.kind !== 'send' || row.to_address === null || row.value_wei === null) throw new Error(`approval ${row.id} is not a send`);
+  return { to: row.to_address, valueWei: BigInt(row.value_wei) };
+}
+
 /** What every `approval_execute` audit row of `row` shares (the worker acts, not a key). */
 function executionAudit(row: ApprovalRow) {
   return {
@@ -45,7 +51,7 @@ function executionAudit(row: ApprovalRow) {
     principal: 'worker',
     agentId: row.agent_id,
     walletId: row.wallet_id,
-    request: { approval_id: row.id, to_address: row.to_address, amount_eth: formatEth(BigInt(row.value_wei)), decided_by: row.decided_by },
+    request: { approval_id: row.id, to_address: row.to_address, amount_eth: formatEth(sendOf(row).valueWei), decided_by: row.decided_by },
   };
 }
 
@@ -82,13 +88,13 @@ async function markFailed(ctx: CoreContext, row: ApprovalRow, err: VaultPilotErr
  */
 export async function executeApproval(ctx: CoreContext, approvalId: string, opts: ExecuteOptions = {}): Promise<ApprovalExecution> {
   const row = await ctx.db.selectFrom('approvals').selectAll().where('id', '=', approvalId).executeTakeFirst();
-  if (!row || row.status !== 'approved') {
+  if (!row || row.status !== 'approved' || row.kind !== 'send') {
     ctx.logger.info({ approvalId, status: row?.status ?? null }, 'approval not awaiting execution; nothing to do');
     return { outcome: 'skipped', approval: row ? await approvalById(ctx.db, row.tenant_id, row.id) : null };
   }
   const wallet: WalletRow = await ctx.db.selectFrom('wallets').selectAll().where('id', '=', row.wallet_id).where('tenant_id', '=', row.tenant_id).executeTakeFirstOrThrow();
   try {
-    await sendTransfers(ctx, row.tenant_id, wallet, [{ to: row.to_address, valueWei: BigInt(row.value_wei) }], 'worker', {
+    await sendTransfers(ctx, row.tenant_id, wallet, [sendOf(row)], 'worker', {
       approved: true,
       inTransaction: async (trx, rows) => {
         const now = new Date();

@@ -18,7 +18,7 @@ import { recordAudit } from '../audit/log.ts';
 import type { TransferSource } from '../transactions/transfer.ts';
 import { approvalViews, type ApprovalView } from './view.ts';
 
-export { APPROVAL_STATUSES, getApproval, listApprovals, type ApprovalQuery, type ApprovalView } from './view.ts';
+export { APPROVAL_KINDS, APPROVAL_STATUSES, getApproval, listApprovals, type ApprovalQuery, type ApprovalView } from './view.ts';
 export { MAX_NOTE_LENGTH, assertCanDecide, decideApproval, type ApprovalDecision } from './decide.ts';
 
 /** Longest `reason` an agent may give for a send, in characters. */
@@ -116,7 +116,7 @@ export async function expireApprovals(ctx: CoreContext): Promise<number> {
         walletId: a.wallet_id,
         status: 'ok',
         request: { approval_id: a.id },
-        response: { status: 'expired', to_address: a.to_address, amount_eth: formatEth(BigInt(a.value_wei)), expires_at: a.expires_at.toISOString(), requested_by: a.requested_by },
+        response: { status: 'expired', to_address: a.to_address, amount_eth: a.value_wei === null ? null : formatEth(BigInt(a.value_wei)), expires_at: a.expires_at.toISOString(), requested_by: a.requested_by },
       });
     }
     if (expired.length > 0) ctx.logger.info({ expired: expired.length }, 'approvals expired without a decision');

@@ -9,7 +9,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { CoreContext } from '../context.ts';
 import type { Principal } from '../auth/api-keys.ts';
-import type { ApprovalRow, ApprovalStatus, Database } from '../db/types.ts';
+import type { ApprovalKind, ApprovalRow, ApprovalStatus, Database, ExportFormat } from '../db/types.ts';
 import type { Db } from '../db/connect.ts';
 import { NotFoundError } from '../errors.ts';
 import { checkWalletScope } from '../auth/scopes.ts';
@@ -18,19 +18,28 @@ import { olderThan, toPage } from '../db/pagination.ts';
 import { transactionView, type TransactionView } from '../transactions/view.ts';
 
 /** Every state of an approval, in the order of its life (docs/approvals.md, "States"). */
-export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed'] as const satisfies readonly ApprovalStatus[];
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed', 'cancelled'] as const satisfies readonly ApprovalStatus[];
+
+/** What an approval can be for (docs/approvals.md): a send, or a wallet's key material leaving. */
+export const APPROVAL_KINDS = ['send', 'key_export'] as const satisfies readonly ApprovalKind[];
 
 /** An approval as tools and REST return it (snake_case JSON; times ISO 8601 UTC). */
 export interface ApprovalView {
   approval_id: string;
+  /** `send`: a transfer waiting for a human; `key_export`: an owner asked for the wallet's key material (four eyes). */
+  kind: ApprovalKind;
   /** `pending` → `approved` → `executed` | `failed`, or `rejected` | `expired`. */
   status: ApprovalStatus;
   agent_id: string;
   wallet_id: string;
   from_address: string;
-  to_address: string;
+  /** The recipient of a `send`; null for a `key_export`. */
+  to_address: string | null;
   chain_id: number;
-  amount: EthAmount;
+  /** The amount of a `send`; null for a `key_export`. */
+  amount: EthAmount | null;
+  /** The format a `key_export` hands out (`keystore` or `private_key`); null for a `send`. */
+  export_format: ExportFormat | null;
   /** What the agent said the send is for (execute_transfer's `reason`), or null. */
   reason: string | null;
   /** The policy rule that asked for a human (e.g. `approval_threshold_eth`) and its message. */
@@ -69,13 +78,15 @@ export function effectiveStatus(row: Pick<ApprovalRow, 'status' | 'expires_at'>,
 export function approvalView(row: ApprovalJoined, tx: TransactionView | null, now = new Date()): ApprovalView {
   return {
     approval_id: row.id,
+    kind: row.kind,
     status: effectiveStatus(row, now),
     agent_id: row.agent_id,
     wallet_id: row.wallet_id,
     from_address: row.from_address,
     to_address: row.to_address,
     chain_id: Number(row.chain_id),
-    amount: ethAmount(BigInt(row.value_wei)),
+    amount: row.value_wei === null ? null : ethAmount(BigInt(row.value_wei)),
+    export_format: row.export_format,
     reason: row.reason,
     rule: row.rule,
     rule_message: row.rule_message,

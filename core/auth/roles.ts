@@ -14,10 +14,15 @@
  * | `keys.manage`     | yes   | yes   | no       | no     | no    |
  * | `audit.export`    | yes   | yes   | yes      | yes    | no    |
  * | `tenants.manage`  | yes*  | no    | no       | no     | no    |
+ * | `wallets.export`  | yes** | no    | no       | no     | no    |
  *
  * (*) `tenants.manage` is a host action ({@link HOST_ACTIONS}): the role is not enough, the key
  * must also belong to the default tenant, the host operator's (core/tenants.ts
  * `requireHostOperator`). An owner of any other tenant is refused it like a role that lacks it.
+ *
+ * (**) `wallets.export` (a wallet's key material leaving, as a keystore or in plaintext) also
+ * needs `ALLOW_KEY_EXPORT=1` and another owner key's approval (core/wallets/export.ts); an owner
+ * key is also what approves one.
  *
  * Key management is further ranked: nobody creates a key of a higher role than their own, and
  * an admin can neither create nor revoke an owner key ({@link canManageKeyOfRole}).
@@ -29,7 +34,7 @@ import { ForbiddenError } from '../errors.ts';
 export const ROLES = ['owner', 'admin', 'operator', 'viewer', 'agent'] as const satisfies readonly Role[];
 
 /** What a role may be asked to do. */
-export const ACTIONS = ['mcp.read', 'mcp.write', 'api.read', 'api.write', 'approvals.decide', 'policies.write', 'keys.manage', 'audit.export', 'tenants.manage'] as const;
+export const ACTIONS = ['mcp.read', 'mcp.write', 'api.read', 'api.write', 'approvals.decide', 'policies.write', 'keys.manage', 'audit.export', 'tenants.manage', 'wallets.export'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 /**
@@ -42,7 +47,7 @@ export const HOST_ACTIONS: ReadonlySet<Action> = new Set<Action>(['tenants.manag
 /** The matrix: the actions each role may take. */
 export const ROLE_MATRIX: Readonly<Record<Role, ReadonlySet<Action>>> = {
   owner: new Set(ACTIONS),
-  admin: new Set(ACTIONS.filter((a) => a !== 'tenants.manage')),
+  admin: new Set(ACTIONS.filter((a) => a !== 'tenants.manage' && a !== 'wallets.export')),
   operator: new Set<Action>(['mcp.read', 'mcp.write', 'api.read', 'api.write', 'approvals.decide', 'audit.export']),
   viewer: new Set<Action>(['mcp.read', 'api.read', 'audit.export']),
   agent: new Set<Action>(['mcp.read', 'mcp.write']),
@@ -59,6 +64,7 @@ const ACTION_TEXT: Record<Action, string> = {
   'keys.manage': 'manage API keys',
   'audit.export': 'read or export the audit log',
   'tenants.manage': 'manage tenants',
+  'wallets.export': 'export or approve the export of wallet key material (owner keys only)',
 };
 
 /**

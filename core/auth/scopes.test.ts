@@ -77,7 +77,9 @@ describe('scope checks', () => {
 
 describe('roles', () => {
   test('the matrix', () => {
-    assert.deepEqual(permissionsOf('owner'), permissionsOf('admin'));
+    // Only an owner may take key material out (wallets.export); otherwise owner and admin match.
+    assert.deepEqual(permissionsOf('owner'), [...permissionsOf('admin'), 'wallets.export']);
+    assert.equal(can('admin', 'wallets.export'), false);
     assert.deepEqual(permissionsOf('operator'), ['mcp.read', 'mcp.write', 'api.read', 'api.write', 'approvals.decide', 'audit.export']);
     assert.deepEqual(permissionsOf('viewer'), ['mcp.read', 'api.read', 'audit.export']);
     assert.deepEqual(permissionsOf('agent'), ['mcp.read', 'mcp.write']);

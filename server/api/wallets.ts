@@ -2,8 +2,10 @@
  * `GET /api/wallets` (list, cursor-paginated), `GET /api/wallets/:id` (with the on-chain
  * balance and the next nonce), `POST /api/wallets/import` (store an existing key: private key,
  * BIP-39 mnemonic or keystore v3) and `POST /api/wallets/:id/keystore` (a keystore v3 of the
- * wallet). The two writes are audited (`api_write`) with secrets redacted, refusals included.
- * Plaintext key export is deliberately not offered over REST. A key with a wallet scope lists,
+ * wallet: owner keys only, with `ALLOW_KEY_EXPORT=1` and another owner's approval; the first call
+ * answers 202 with the pending approval, the call with `approval_id` 200 with the keystore,
+ * core/wallets/export.ts). The two writes are audited (`api_write`) with secrets redacted,
+ * refusals included. Plaintext key export is deliberately not offered over REST. A key with a wallet scope lists,
  * reads, imports and exports only the wallets it names (403 `scope.wallets` otherwise).
  */
 import { Hono } from 'hono';
@@ -12,7 +14,7 @@ import type { CoreContext } from '../../core/context.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { getWalletById, listWallets, walletBalance, walletView } from '../../core/wallets/service.ts';
 import { importFromKeystore, importFromMnemonic, importFromPrivateKey } from '../../core/wallets/import.ts';
-import { keystoreOfWallet, parseNewPassphrase } from '../../core/wallets/keystore.ts';
+import { exportWalletKey } from '../../core/wallets/export.ts';
 import { checkWalletScope } from '../../core/auth/scopes.ts';
 import type { AppEnv } from '../env.ts';
 import { limitParam, parseBody, parseQuery } from './errors.ts';
@@ -39,7 +41,11 @@ const importBody = z.strictObject({
   password: z.string('must be a string').optional(),
 });
 
-const keystoreBody = z.strictObject({ passphrase: z.string('must be a string') });
+const keystoreBody = z.strictObject({
+  passphrase: z.string('must be a string'),
+  approval_id: z.string('must be a string').optional(),
+  reason: z.string('must be a string').optional(),
+});
 
 /** Wallet routes, mounted under `/api/wallets`. */
 export function walletRoutes(core: CoreContext): Hono<AppEnv> {
@@ -51,7 +57,7 @@ export function walletRoutes(core: CoreContext): Hono<AppEnv> {
 
   routes.post('/import', async (c) => {
     const principal = c.get('principal');
-    const out = await audited(core, c, 'POST /api/wallets/import', async (record) => {
+    const out = await audited(core, c, 'POST /api/wallets/import', async (record, ctx) => {
       const body = await parseBody(c, importBody);
       record.request = body;
       record.agentId = body.agent_id;
@@ -59,16 +65,16 @@ export function walletRoutes(core: CoreContext): Hono<AppEnv> {
       const stray = Object.keys(body).find((k) => k !== 'agent_id' && k !== 'kind' && !KIND_FIELDS[body.kind].includes(k));
       if (stray) throw new ValidationError(stray, `is not used with kind "${body.kind}" (it takes ${KIND_FIELDS[body.kind].join(', ')})`);
       if (body.kind === 'private_key') {
-        const wallet = await importFromPrivateKey(core, principal, body);
+        const wallet = await importFromPrivateKey(ctx, principal, body);
         record.walletId = wallet.id;
         return { wallet };
       }
       if (body.kind === 'mnemonic') {
-        const { wallet, derivation_path } = await importFromMnemonic(core, principal, body);
+        const { wallet, derivation_path } = await importFromMnemonic(ctx, principal, body);
         record.walletId = wallet.id;
         return { wallet, derivation_path };
       }
-      const wallet = await importFromKeystore(core, principal, body);
+      const wallet = await importFromKeystore(ctx, principal, body);
       record.walletId = wallet.id;
       return { wallet };
     });
@@ -82,16 +88,24 @@ export function walletRoutes(core: CoreContext): Hono<AppEnv> {
   });
 
   routes.post('/:id/keystore', async (c) => {
-    const out = await audited(core, c, 'POST /api/wallets/:id/keystore', async (record) => {
+    const out = await audited(core, c, 'POST /api/wallets/:id/keystore', async (record, ctx) => {
       const body = await parseBody(c, keystoreBody);
       record.request = body;
-      parseNewPassphrase(body.passphrase);
-      const row = await getWalletById(core, c.get('principal'), c.req.param('id'));
-      record.agentId = row.agent_id;
-      record.walletId = row.id;
-      return keystoreOfWallet(core, row, body.passphrase);
+      const result = await exportWalletKey(ctx, c.get('principal'), {
+        wallet: { id: c.req.param('id')! },
+        format: 'keystore',
+        passphrase: { value: body.passphrase, field: 'passphrase' },
+        approvalId: body.approval_id,
+        reason: body.reason,
+        source: 'api',
+      });
+      record.agentId = result.agent_id;
+      record.walletId = result.wallet_id;
+      const { wallet_id: _, ...view } = result;
+      return view;
     });
-    return c.json(out);
+    // 202: nothing exported yet, another owner must approve the returned approval first.
+    return c.json(out, out.status === 'pending_approval' ? 202 : 200);
   });
   // GET|PUT|DELETE /:id/policy (server/api/wallet-policy.ts).
   routes.route('/', walletPolicyRoutes(core));

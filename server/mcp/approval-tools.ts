@@ -7,22 +7,24 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { APPROVAL_STATUSES, getApproval, listApprovals, type ApprovalView } from '../../core/approvals/service.ts';
+import { APPROVAL_KINDS, APPROVAL_STATUSES, getApproval, listApprovals, type ApprovalView } from '../../core/approvals/service.ts';
 import { registerTool, type ToolSession } from './tool.ts';
 import { ethAmountOut, transactionOut } from './schemas.ts';
 
 /** Output schema of an approval (core/approvals/view.ts ApprovalView), shared with execute_transfer's pending result. */
 export const approvalOut = z.object({
   approval_id: z.string().describe('Pass to get_approval_status'),
+  kind: z.enum(APPROVAL_KINDS).describe('send: a transfer waiting for a human; key_export: an owner key asked for the wallet\'s key material, which another owner must approve'),
   status: z
     .enum(APPROVAL_STATUSES)
-    .describe('pending: waiting for a human; approved: being sent by the worker; executed: sent (see transaction); rejected; expired: nobody decided before expires_at; failed: approved but refused at execution (see error_code)'),
+    .describe('pending: waiting for a human; approved: being sent by the worker; executed: sent (see transaction); rejected; expired: nobody decided before expires_at; failed: approved but refused at execution (see error_code); cancelled: the requesting key was revoked or expired before a decision (error_code KEY_REVOKED or KEY_EXPIRED)'),
   agent_id: z.string(),
   wallet_id: z.string(),
   from_address: z.string(),
-  to_address: z.string(),
+  to_address: z.string().nullable().describe('Recipient of a send; null for a key_export'),
   chain_id: z.number().int(),
-  amount: ethAmountOut,
+  amount: ethAmountOut.nullable().describe('Amount of a send; null for a key_export'),
+  export_format: z.enum(['keystore', 'private_key']).nullable().describe('What a key_export hands out; null for a send'),
   reason: z.string().nullable().describe('What the agent said the send is for'),
   rule: z.string().describe('The policy rule that asked for a human, e.g. approval_threshold_eth or quiet_hours'),
   rule_message: z.string(),
@@ -40,9 +42,25 @@ export const approvalOut = z.object({
   error_message: z.string().nullable(),
 });
 
+/** The one line of a key export's approval: the requester collects it by calling the export tool again with approval_id. */
+function keyExportSummary(a: ApprovalView): string {
+  const what = `export of ${a.agent_id}'s key as a ${a.export_format === 'private_key' ? 'plaintext private key' : 'keystore'}`;
+  switch (a.status) {
+    case 'pending':
+      return `Approval ${a.approval_id} (${what}) is pending: another owner key must approve it in VaultPilot before ${a.expires_at}. Nothing was exported.`;
+    case 'approved':
+      return `Approval ${a.approval_id} (${what}) was approved by ${a.decided_by ?? 'an owner'}: the key that asked collects it by calling the export again with approval_id ${a.approval_id} before ${a.expires_at}.`;
+    case 'executed':
+      return `Approval ${a.approval_id} (${what}) was collected; it cannot be used again.`;
+    default:
+      return `Approval ${a.approval_id} (${what}) is ${a.status}${a.decision_note ? `: "${a.decision_note}"` : ''}. Nothing was exported.`;
+  }
+}
+
 /** One line an agent can act on: what happened and what to do next. */
 export function approvalSummary(a: ApprovalView): string {
-  const what = `${a.amount.eth} ETH from ${a.agent_id} to ${a.to_address}`;
+  if (a.kind === 'key_export') return keyExportSummary(a);
+  const what = `${a.amount?.eth ?? '?'} ETH from ${a.agent_id} to ${a.to_address}`;
   switch (a.status) {
     case 'pending': {
       const secs = Math.max(0, Math.round((Date.parse(a.expires_at) - Date.now()) / 1000));
@@ -58,6 +76,8 @@ export function approvalSummary(a: ApprovalView): string {
       return `Approval ${a.approval_id} (${what}) expired at ${a.expires_at} without a decision. Nothing was sent; call execute_transfer again to ask anew.`;
     case 'failed':
       return `Approval ${a.approval_id} (${what}) was approved but the send was refused at execution: ${a.error_code}: ${a.error_message}. Nothing was sent.`;
+    case 'cancelled':
+      return `Approval ${a.approval_id} (${what}) was cancelled: ${a.error_message ?? 'the key that asked for it is no longer valid'} (${a.error_code ?? 'KEY_REVOKED'}). Nothing was sent; ask again with a valid key.`;
   }
 }
 
@@ -73,7 +93,7 @@ export function registerApprovalTools(server: McpServer, session: ToolSession): 
       name: 'get_approval_status',
       title: 'Approval status',
       description:
-        'The state of a send that needed human approval (execute_transfer returned status pending_approval with this approval_id): pending (a human has not decided; poll again, about once a minute), approved (being sent), executed (sent: transaction carries the tx hash), rejected (with the human\'s note), expired (nobody decided before expires_at; nothing sent) or failed (approved, but refused at execution, with error_code). Humans decide in VaultPilot, not here.',
+        'The state of a send that needed human approval (execute_transfer returned status pending_approval with this approval_id): pending (a human has not decided; poll again, about once a minute), approved (being sent), executed (sent: transaction carries the tx hash), rejected (with the human\'s note), expired (nobody decided before expires_at; nothing sent), failed (approved, but refused at execution, with error_code) or cancelled (the key that asked was revoked or expired first; nothing sent). Humans decide in VaultPilot, not here.',
       input: { approval_id: z.string().describe('The approval_id execute_transfer returned (a uuid)') },
       output: { approval: approvalOut },
       annotations: { title: 'Approval status', ...readOnly },
@@ -106,7 +126,9 @@ export function registerApprovalTools(server: McpServer, session: ToolSession): 
         summary:
           page.approvals.length === 0
             ? `No approvals${args.status ? ` with status ${args.status}` : ''}.`
-            : page.approvals.map((a) => `${a.approval_id}: ${a.status}, ${a.amount.eth} ETH from ${a.agent_id} to ${a.to_address}${a.transaction ? `, tx ${a.transaction.tx_hash}` : ''}`).join('\n'),
+            : page.approvals
+                .map((a) => (a.kind === 'key_export' ? `${a.approval_id}: ${a.status}, ${a.export_format} export of ${a.agent_id}'s key` : `${a.approval_id}: ${a.status}, ${a.amount?.eth} ETH from ${a.agent_id} to ${a.to_address}${a.transaction ? `, tx ${a.transaction.tx_hash}` : ''}`))
+                .join('\n'),
       };
     },
   );

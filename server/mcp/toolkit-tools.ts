@@ -1,7 +1,8 @@
 /**
  * Wallet toolkit tools (AgentVault names and arguments): key import from a private key, a BIP-39
- * mnemonic or a keystore v3; keystore export and opening; gated plaintext export; mnemonic
- * generation; EIP-191 and EIP-712 signing and verification; contract inspection.
+ * mnemonic or a keystore v3; keystore and plaintext key export (owner keys, ALLOW_KEY_EXPORT, a
+ * second owner's approval: core/wallets/export.ts); opening a keystore; mnemonic generation;
+ * EIP-191 and EIP-712 signing and verification; contract inspection.
  *
  * Secrets (keys, mnemonics, keystores, passwords, codes) travel only in arguments and in
  * `structuredContent`; the text summaries never contain them, and the audit row has them redacted
@@ -14,8 +15,10 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { importFromKeystore, importFromMnemonic, importFromPrivateKey } from '../../core/wallets/import.ts';
-import { exportKeystore, openKeystore } from '../../core/wallets/keystore.ts';
-import { exportPrivateKey } from '../../core/wallets/export.ts';
+import { openKeystore } from '../../core/wallets/keystore.ts';
+import { exportWalletKey, type KeyExportResult } from '../../core/wallets/export.ts';
+import type { CoreContext } from '../../core/context.ts';
+import { approvalOut, approvalSummary } from './approval-tools.ts';
 import { generateMnemonic } from '../../core/wallets/mnemonic.ts';
 import { signMessage, signTypedData, verifyMessage, verifyTypedData } from '../../core/wallets/signing.ts';
 import { inspectContract } from '../../core/contracts/inspect.ts';
@@ -32,11 +35,6 @@ const typedDataArg = z
 const messageArg = z.string().describe('The message: UTF-8 text, or 0x-prefixed hex bytes when encoding is "hex" (at most 100,000 characters).');
 const encodingArg = z.enum(['utf8', 'hex']).optional().describe('How to read message: "utf8" (default) or "hex" (0x-prefixed bytes).');
 const signatureArg = z.string().describe('0x-prefixed 65-byte signature (r, s, v: 130 hex characters), or a 64-byte EIP-2098 compact one.');
-const keystoreOut = {
-  agent_id: z.string(),
-  address: z.string(),
-  keystore: z.string().describe('Keystore v3 JSON text (scrypt N=2^17, r=8, p=1; aes-128-ctr). Opens with the passphrase in any Ethereum wallet.'),
-};
 const verificationOut = {
   valid: z.boolean().describe('true when the signature recovers to address'),
   recovered_address: z.string().describe('The address the signature recovers to (EIP-55)'),
@@ -70,8 +68,8 @@ export function registerToolkitTools(server: McpServer, session: ToolSession): v
       output: { wallet: walletOut },
       annotations: { title: 'Import a private key', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    async (args) => {
-      const wallet = await importFromPrivateKey(core, principal, args);
+    async (args, ctx) => {
+      const wallet = await importFromPrivateKey(ctx, principal, args);
       return { result: { wallet }, summary: importSummary(wallet, 'a private key'), walletId: wallet.id };
     },
   );
@@ -94,8 +92,8 @@ export function registerToolkitTools(server: McpServer, session: ToolSession): v
       output: { wallet: walletOut, derivation_path: z.string().describe('The BIP-32 path the key was derived at') },
       annotations: { title: 'Import from a mnemonic', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    async (args) => {
-      const { wallet, derivation_path } = await importFromMnemonic(core, principal, args);
+    async (args, ctx) => {
+      const { wallet, derivation_path } = await importFromMnemonic(ctx, principal, args);
       return { result: { wallet, derivation_path }, summary: importSummary(wallet, `the key at ${derivation_path} of a mnemonic`), walletId: wallet.id };
     },
   );
@@ -116,20 +114,46 @@ export function registerToolkitTools(server: McpServer, session: ToolSession): v
       output: { wallet: walletOut },
       annotations: { title: 'Import a keystore', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    async (args) => {
-      const wallet = await importFromKeystore(core, principal, args);
+    async (args, ctx) => {
+      const wallet = await importFromKeystore(ctx, principal, args);
       return { result: { wallet }, summary: importSummary(wallet, 'a keystore'), walletId: wallet.id };
     },
   );
 
+  const gates =
+    'Key material leaves VaultPilot only when the operator set ALLOW_KEY_EXPORT=1 (else KEY_EXPORT_DISABLED), only for an owner key (else FORBIDDEN, rule role), and only after another owner key approves: the first call returns status pending_approval with an approval_id and exports nothing; once a human approved it in VaultPilot, call again with the same arguments plus approval_id to collect the export (once, before the approval expires). Every step is audited.';
   const keystoreDescription = (field: string) =>
-    `Encrypts agent_id's key into a Web3 Secret Storage v3 keystore (scrypt, about a second) protected by ${field}, and returns the keystore JSON text in structuredContent.keystore. Anyone holding the keystore can try to guess the ${field} offline: choose a long one.`;
+    `Encrypts agent_id's key into a Web3 Secret Storage v3 keystore (scrypt, about a second) protected by ${field}, returned in structuredContent.keystore. ${gates} Anyone holding the keystore can try to guess the ${field} offline: choose a long one.`;
   const secretArg = z.string().describe('Protects the keystore: at least 8 characters. Secret: redacted from the audit log.');
-  const keystoreAnnotations = { title: 'Export a keystore', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false };
-  const exportKeystoreTool = async (agentId: string, secret: string, field: 'passphrase' | 'password') => {
-    const ks = await exportKeystore(core, principal, agentId, secret, field);
-    return { result: ks, summary: `Keystore v3 of ${ks.agent_id} (${ks.address}) is in structuredContent.keystore; keep it and its ${field} apart.` };
+  const approvalArg = z.string().optional().describe('The approval_id of an approved key_export approval of this key (from the first call); absent: ask for one');
+  const reasonArg = z.string().optional().describe('What the export is for, shown to the approving owner (at most 500 characters)');
+  const exportOut = {
+    status: z.enum(['pending_approval', 'exported']).describe('pending_approval: nothing exported, another owner must approve approval_id first; exported: the material is in this result'),
+    agent_id: z.string(),
+    address: z.string(),
+    approval_id: z.string().describe('The key_export approval this export goes through'),
+    approval: approvalOut,
   };
+  const keystoreOut = {
+    ...exportOut,
+    keystore: z.string().optional().describe('Keystore v3 JSON text (scrypt N=2^17, r=8, p=1; aes-128-ctr), when exported. Opens with the passphrase in any Ethereum wallet.'),
+  };
+  const keystoreAnnotations = { title: 'Export a keystore', readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
+  /** The tool result of an export call, pending or done. */
+  const exportResult = (out: KeyExportResult, what: string) => {
+    const { wallet_id, ...result } = out;
+    const { approval } = out;
+    const summary =
+      out.status === 'pending_approval'
+        ? `PENDING_APPROVAL: nothing was exported. ${approvalSummary(approval)}`
+        : `Exported ${what} of ${out.agent_id} (${out.address}) under approval ${approval.approval_id} (approved by ${approval.decided_by ?? 'an owner'}); it is in structuredContent only.`;
+    return { result, summary, walletId: wallet_id, agentId: out.agent_id };
+  };
+  const exportKeystoreTool = async (ctx: CoreContext, args: { agent_id: string; approval_id?: string; reason?: string }, secret: string, field: 'passphrase' | 'password') =>
+    exportResult(
+      await exportWalletKey(ctx, principal, { wallet: { agentId: args.agent_id }, format: 'keystore', passphrase: { value: secret, field }, approvalId: args.approval_id, reason: args.reason, source: 'mcp' }),
+      `a keystore (keep it and its ${field} apart)`,
+    );
 
   registerTool(
     server,
@@ -138,11 +162,11 @@ export function registerToolkitTools(server: McpServer, session: ToolSession): v
       name: 'export_wallet_keystore',
       title: 'Export a keystore',
       description: keystoreDescription('passphrase'),
-      input: { agent_id: agentIdArg, passphrase: secretArg },
+      input: { agent_id: agentIdArg, passphrase: secretArg, approval_id: approvalArg, reason: reasonArg },
       output: keystoreOut,
       annotations: keystoreAnnotations,
     },
-    (args) => exportKeystoreTool(args.agent_id, args.passphrase, 'passphrase'),
+    (args, ctx) => exportKeystoreTool(ctx, args, args.passphrase, 'passphrase'),
   );
 
   registerTool(
@@ -152,11 +176,11 @@ export function registerToolkitTools(server: McpServer, session: ToolSession): v
       name: 'encrypt_wallet_keystore',
       title: 'Encrypt a wallet as a keystore',
       description: `${keystoreDescription('password')} Same as export_wallet_keystore (AgentVault's encrypt_wallet_json).`,
-      input: { agent_id: agentIdArg, password: secretArg },
+      input: { agent_id: agentIdArg, password: secretArg, approval_id: approvalArg, reason: reasonArg },
       output: keystoreOut,
       annotations: { ...keystoreAnnotations, title: 'Encrypt a wallet as a keystore' },
     },
-    (args) => exportKeystoreTool(args.agent_id, args.password, 'password'),
+    (args, ctx) => exportKeystoreTool(ctx, args, args.password, 'password'),
   );
 
   registerTool(
@@ -165,23 +189,24 @@ export function registerToolkitTools(server: McpServer, session: ToolSession): v
     {
       name: 'export_wallet_private_key',
       title: 'Export a private key',
-      description:
-        'Returns agent_id\'s private key in plain hex (structuredContent.private_key). Off unless the server sets ALLOW_PLAINTEXT_EXPORT=1 and EXPORT_CODE; confirmation_code must equal EXPORT_CODE, which a human must give you. Refusals: EXPORT_DISABLED, EXPORT_CODE_NOT_CONFIGURED, EXPORT_CODE_REQUIRED, EXPORT_CODE_INVALID. Every attempt is audited. Prefer export_wallet_keystore.',
+      description: `Returns agent_id's private key in plain hex (structuredContent.private_key). ${gates} Collecting also needs confirmation_code equal to the server's EXPORT_CODE, which a human must give you (EXPORT_CODE_NOT_CONFIGURED when the server has none; wrong codes lock out after 5 in 15 minutes with CONFIRMATION_LOCKED). Prefer export_wallet_keystore.`,
       input: {
         agent_id: agentIdArg,
-        confirmation_code: z.string().optional().describe('The server\'s EXPORT_CODE, given by a human. Secret: redacted from the audit log, never echoed.'),
+        confirmation_code: z.string().optional().describe('The server\'s EXPORT_CODE, given by a human; needed to collect. Secret: redacted from the audit log, never echoed.'),
+        approval_id: approvalArg,
+        reason: reasonArg,
       },
       output: {
-        agent_id: z.string(),
-        address: z.string(),
-        private_key: z.string().describe('0x-prefixed 32-byte private key. Whoever holds it controls the wallet.'),
+        ...exportOut,
+        private_key: z.string().optional().describe('0x-prefixed 32-byte private key, when exported. Whoever holds it controls the wallet.'),
       },
-      annotations: { title: 'Export a private key', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: { title: 'Export a private key', readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
-    async (args) => {
-      const { wallet_id, ...out } = await exportPrivateKey(core, principal, args.agent_id, args.confirmation_code);
-      return { result: out, summary: `Exported the private key of ${out.agent_id} (${out.address}); it is in structuredContent.private_key only.`, walletId: wallet_id };
-    },
+    async (args, ctx) =>
+      exportResult(
+        await exportWalletKey(ctx, principal, { wallet: { agentId: args.agent_id }, format: 'private_key', confirmationCode: args.confirmation_code, approvalId: args.approval_id, reason: args.reason, source: 'mcp' }),
+        'the private key',
+      ),
   );
 
   registerTool(
@@ -216,14 +241,14 @@ export function registerToolkitTools(server: McpServer, session: ToolSession): v
       name: 'decrypt_wallet_keystore',
       title: 'Open a keystore',
       description:
-        'Checks that password opens a Web3 Secret Storage v3 keystore and returns its address. The private key is returned too only when the server sets ALLOW_PLAINTEXT_EXPORT=1; otherwise it stays out of the response, and to use the wallet you import it with import_wallet_from_encrypted_json. Nothing is stored.',
+        'Checks that password opens a Web3 Secret Storage v3 keystore and returns its address. The private key is returned too only when the server sets ALLOW_KEY_EXPORT=1 (the caller already holds the keystore and its password); otherwise it stays out of the response, and to use the wallet you import it with import_wallet_from_encrypted_json. Nothing is stored.',
       input: {
         encrypted_json: keystoreArg,
         password: z.string().describe('The keystore\'s password. Secret: redacted from the audit log.'),
       },
       output: {
         address: z.string(),
-        private_key_included: z.boolean().describe('true only when ALLOW_PLAINTEXT_EXPORT=1'),
+        private_key_included: z.boolean().describe('true only when ALLOW_KEY_EXPORT=1'),
         private_key: z.string().optional().describe('0x-prefixed private key, only when private_key_included'),
       },
       annotations: { title: 'Open a keystore', readOnlyHint: true, idempotentHint: true, openWorldHint: false },
@@ -232,7 +257,7 @@ export function registerToolkitTools(server: McpServer, session: ToolSession): v
       const out = await openKeystore(core, args.encrypted_json, args.password);
       return {
         result: out,
-        summary: `The password opens this keystore of ${out.address}${out.private_key_included ? '; the private key is in structuredContent.private_key' : '; the private key is withheld (ALLOW_PLAINTEXT_EXPORT is off): import the keystore to use the wallet'}.`,
+        summary: `The password opens this keystore of ${out.address}${out.private_key_included ? '; the private key is in structuredContent.private_key' : '; the private key is withheld (ALLOW_KEY_EXPORT is off): import the keystore to use the wallet'}.`,
       };
     },
   );
