@@ -63,6 +63,18 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
   });
 }
 
+/** Collects log lines written by {@link startStack}'s loggers (`logs` option). */
+export class LogSink {
+  readonly lines: string[] = [];
+  write(line: string): void {
+    this.lines.push(line);
+  }
+  /** Everything logged, as one string. */
+  text(): string {
+    return this.lines.join('');
+  }
+}
+
 /** A running server + worker over one fresh database. */
 export interface Stack {
   config: Config;
@@ -79,11 +91,13 @@ export interface Stack {
  * @param opts.env - extra environment for the config (e.g. MAX_TX_ETH).
  * @param opts.databaseUrl - reuse a database (restart tests).
  */
-export async function startStack(opts: { env?: Record<string, string>; worker?: boolean; databaseUrl?: string; adminKey?: string } = {}): Promise<Stack> {
+export async function startStack(opts: { env?: Record<string, string>; worker?: boolean; databaseUrl?: string; adminKey?: string; logs?: LogSink } = {}): Promise<Stack> {
   const databaseUrl = opts.databaseUrl ?? (await createTestDatabase());
   const config = testConfig(databaseUrl, { ...(opts.adminKey ? { ADMIN_API_KEY: opts.adminKey } : {}), ...opts.env });
-  const server = await startServer(config, createLogger('server', config.logLevel));
-  const worker = opts.worker === false ? undefined : await startWorker(config, createLogger('worker', config.logLevel));
+  // With `logs`, both processes log at debug into it (the real logger, redaction included).
+  const logger = (name: string) => (opts.logs ? createLogger(name, 'debug', opts.logs) : createLogger(name, config.logLevel));
+  const server = await startServer(config, logger('server'));
+  const worker = opts.worker === false ? undefined : await startWorker(config, logger('worker'));
   return {
     config,
     server,

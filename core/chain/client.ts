@@ -8,6 +8,7 @@
  */
 import { FetchRequest, JsonRpcProvider, Network, type TransactionReceipt } from 'ethers';
 import { UpstreamError } from '../errors.ts';
+import { scrubSignedPayloads } from '../scrub.ts';
 import { rpcDuration } from '../metrics.ts';
 
 const OUTAGE_CODES = new Set(['SERVER_ERROR', 'TIMEOUT', 'NETWORK_ERROR', 'UNKNOWN_ERROR', 'ECONNREFUSED', 'ECONNRESET']);
@@ -81,7 +82,7 @@ export class ChainClient {
         lastError = err;
       }
     }
-    throw new UpstreamError('RPC_UNAVAILABLE', `no RPC endpoint answered eth_chainId (${urls.length} tried): ${(lastError as Error)?.message ?? 'unknown error'}`);
+    throw new UpstreamError('RPC_UNAVAILABLE', `no RPC endpoint answered eth_chainId (${urls.length} tried): ${scrubSignedPayloads((lastError as Error)?.message ?? 'unknown error')}`);
   }
 
   /**
@@ -109,7 +110,7 @@ export class ChainClient {
         lastError = err;
       }
     }
-    throw new UpstreamError('RPC_UNAVAILABLE', `every RPC endpoint failed for ${method}: ${(lastError as Error)?.message ?? 'unknown error'}`);
+    throw new UpstreamError('RPC_UNAVAILABLE', `every RPC endpoint failed for ${method}: ${scrubSignedPayloads((lastError as Error)?.message ?? 'unknown error')}`);
   }
 
   /** Balance in wei at the latest block (`eth_getBalance`). */

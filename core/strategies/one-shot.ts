@@ -21,7 +21,7 @@ import type { WalletRow } from '../db/types.ts';
 import { ValidationError, type ErrorCode, type PolicyError } from '../errors.ts';
 import { ethAmount, formatEth, formatGwei, parseAddress, parseEthAmount, type EthAmount } from '../money.ts';
 import {
-  checkConfirmation, executeTransfer, readSendSnapshot, reservedByPending, sendTransfers, transferGas, type TransferSource,
+  executeTransfer, needsConfirmation, readSendSnapshot, reservedByPending, sendTransfers, transferGas, type TransferSource,
 } from '../transactions/transfer.ts';
 import type { TransactionView } from '../transactions/view.ts';
 import { getWalletByAgent, parseAgentId } from '../wallets/service.ts';
@@ -38,7 +38,7 @@ export type NotSentReason = 'gas_above_ceiling' | 'not_due';
 export interface SendsSimulation {
   would_succeed: boolean;
   /**
-   * Why they would be refused: `INSUFFICIENT_FUNDS`, `CONFIRMATION_REQUIRED`, a policy code
+   * Why they would be refused: `INSUFFICIENT_FUNDS`, `FEE_CAP_EXCEEDED`, a policy code
    * (`POLICY_*`) or `APPROVAL_REQUIRED` (one-shots cannot wait for a human); null when they would go.
    */
   reason: string | null;
@@ -152,7 +152,7 @@ function totalOf(sends: Send[]): bigint {
  * the largest one; the wallet policy's decision, which outranks the other reasons).
  * @throws {UpstreamError} `RPC_UNAVAILABLE` | {@link ValidationError} when a recipient contract rejects ETH.
  */
-async function simulateSends(ctx: CoreContext, wallet: WalletRow, sends: Send[], code: unknown): Promise<SendsSimulation> {
+async function simulateSends(ctx: CoreContext, wallet: WalletRow, sends: Send[]): Promise<SendsSimulation> {
   const [snap, reserved, decision] = await Promise.all([
     readSendSnapshot(ctx, wallet.address),
     reservedByPending(ctx, wallet.id),
@@ -165,12 +165,8 @@ async function simulateSends(ctx: CoreContext, wallet: WalletRow, sends: Send[],
     : sends.map(() => 21_000n);
   const maxFee = gasLimits.reduce((sum, g) => sum + g, 0n) * snap.fees.maxFeePerGas;
   const available = snap.balance - reserved;
-  let reason: SendsSimulation['reason'] = null;
-  try {
-    checkConfirmation(ctx, largest(sends), code);
-  } catch {
-    reason = 'CONFIRMATION_REQUIRED';
-  }
+  // A simulation never checks a confirmation code: only the send it unlocks does.
+  let reason: SendsSimulation['reason'] = snap.fees.maxFeePerGas > ctx.config.maxFeePerGasWei ? 'FEE_CAP_EXCEEDED' : null;
   if (available < total + maxFee) reason = 'INSUFFICIENT_FUNDS';
   if (decision.decision !== 'allow') reason = decision.code;
   return {
@@ -184,7 +180,7 @@ async function simulateSends(ctx: CoreContext, wallet: WalletRow, sends: Send[],
     max_priority_fee_per_gas_gwei: formatGwei(snap.fees.maxPriorityFeePerGas),
     max_fee: ethAmount(maxFee),
     max_total: ethAmount(total + maxFee),
-    requires_confirmation: largest(sends) > ctx.config.maxTxWei,
+    requires_confirmation: needsConfirmation(ctx, largest(sends)),
   };
 }
 
@@ -212,11 +208,6 @@ function singleSend(input: { to_address: unknown; amount_eth: unknown }): Send {
   return { to: parseAddress('to_address', input.to_address), valueWei: parseEthAmount('amount_eth', input.amount_eth), field: 'to_address' };
 }
 
-/** The spend gate for a real (not dry) run: refused before anything is read from the chain. */
-function gate(ctx: CoreContext, sends: Send[], dryRun: boolean, code: unknown): void {
-  if (!dryRun) checkConfirmation(ctx, largest(sends), code);
-}
-
 /**
  * Reads the latest block's base fee and compares it with `ceiling` (wei per gas).
  * @returns whether it is at or below, the fee fields of the result (gwei), and the comparison in words.
@@ -242,7 +233,7 @@ async function goNow(
 ): Promise<OneShotResult> {
   const common = { ...base(wallet, [send], input.dry_run === true), ...extra };
   if (input.dry_run) {
-    const simulation = await simulateSends(ctx, wallet, [send], input.confirmation_code);
+    const simulation = await simulateSends(ctx, wallet, [send]);
     return {
       ...common,
       action: 'simulated',
@@ -294,7 +285,6 @@ export async function sendWhenGasBelowOnce(ctx: CoreContext, principal: Principa
     persistOnly(input as unknown as Record<string, unknown>, ['label', 'check_interval_seconds', 'expires_at']);
   }
   const wallet = await getWalletByAgent(ctx, principal, input.agent_id);
-  gate(ctx, [send], input.dry_run === true, input.confirmation_code);
 
   const { below, fees, why } = await compareBaseFee(ctx, ceiling);
   if (below) return goNow(ctx, principal, wallet, send, input, fees, `${why}${persistNote(label)}`, source);
@@ -328,7 +318,6 @@ export async function dcaOnce(ctx: CoreContext, principal: Principal, input: Dca
   const hasCeiling = input.max_base_fee_gwei !== undefined && input.max_base_fee_gwei !== null;
   const ceiling = hasCeiling ? BigInt(await withArgNames(() => gweiParam('max_base_fee_gwei', input.max_base_fee_gwei))) : null;
   const wallet = await getWalletByAgent(ctx, principal, input.agent_id);
-  gate(ctx, [send], input.dry_run === true, input.confirmation_code);
   if (ceiling === null) return goNow(ctx, principal, wallet, send, input, {}, 'no gas ceiling given', source);
 
   const { below, fees, why } = await compareBaseFee(ctx, ceiling);
@@ -387,7 +376,6 @@ export async function scheduledSendOnce(ctx: CoreContext, principal: Principal, 
     persistOnly(input as unknown as Record<string, unknown>, ['label']);
   }
   const wallet = await getWalletByAgent(ctx, principal, input.agent_id);
-  gate(ctx, [send], input.dry_run === true, input.confirmation_code);
 
   const now = Date.now();
   const due = Date.parse(sendAt);
@@ -417,11 +405,10 @@ function noDuplicates(sends: Send[]): void {
 async function tip(ctx: CoreContext, principal: Principal, agentId: unknown, sends: Send[], dryRun: boolean, code: unknown, source: TransferSource): Promise<OneShotResult> {
   noDuplicates(sends);
   const wallet = await getWalletByAgent(ctx, principal, agentId);
-  gate(ctx, sends, dryRun, code);
   const common = base(wallet, sends, dryRun);
   const total = formatEth(totalOf(sends));
   if (dryRun) {
-    const simulation = await simulateSends(ctx, wallet, sends, code);
+    const simulation = await simulateSends(ctx, wallet, sends);
     return {
       ...common,
       action: 'simulated',
@@ -430,7 +417,7 @@ async function tip(ctx: CoreContext, principal: Principal, agentId: unknown, sen
       simulation,
     };
   }
-  const transactions = await sendTransfers(ctx, principal.tenantId, wallet, sends, source);
+  const transactions = await sendTransfers(ctx, principal.tenantId, wallet, sends, source, { confirmation: { principal, code } });
   return { ...common, action: 'sent', reason: null, detail: `sent ${total} ETH to ${sends.length} recipients in ${transactions.length} transactions (nonces ${transactions[0]!.nonce}-${transactions[transactions.length - 1]!.nonce})`, transactions };
 }
 

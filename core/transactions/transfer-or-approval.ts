@@ -8,6 +8,7 @@ import { PolicyError, ValidationError } from '../errors.ts';
 import { parseAddress, parseEthAmount } from '../money.ts';
 import { getWalletByAgent } from '../wallets/service.ts';
 import { MAX_REASON_LENGTH, requestApproval, type ApprovalView } from '../approvals/service.ts';
+import { auditedTransaction } from '../audit/scope.ts';
 import { executeTransfer, type TransferInput, type TransferSource } from './transfer.ts';
 import type { TransactionView } from './view.ts';
 
@@ -43,15 +44,24 @@ export async function transferOrRequestApproval(
   } catch (err) {
     if (!(err instanceof PolicyError) || err.code !== 'APPROVAL_REQUIRED') throw err;
     const wallet = await getWalletByAgent(ctx, principal, input.agent_id);
-    const approval = await requestApproval(ctx, principal, {
+    const rule = String(err.details?.rule ?? 'approval_threshold_eth');
+    const request = {
       wallet,
       toAddress: parseAddress('to_address', input.to_address),
       valueWei: parseEthAmount('amount_eth', input.amount_eth),
       reason,
-      rule: String(err.details?.rule ?? 'approval_threshold_eth'),
+      rule,
       ruleMessage: err.message,
       source,
-    });
+    };
+    // The pending approval and the call's audit row commit together.
+    const approval = await auditedTransaction(ctx.db, ctx.audit, (trx) => requestApproval(ctx, principal, request, trx), (view) => ({
+      response: { status: 'pending_approval', approval: view },
+      agentId: wallet.agent_id,
+      walletId: wallet.id,
+      decision: 'require_approval',
+      rule,
+    }));
     return { status: 'pending_approval', approval };
   }
 }

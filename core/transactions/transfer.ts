@@ -12,7 +12,6 @@
  */
 import { sql, type Transaction } from 'kysely';
 import { Transaction as EthersTransaction } from 'ethers';
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { Principal } from '../auth/api-keys.ts';
 import type { Database, TransactionRow, WalletRow } from '../db/types.ts';
@@ -24,6 +23,8 @@ import { enqueueTxMonitor } from '../jobs/queue.ts';
 import { testPause } from '../test-hooks.ts';
 import { getWalletByAgent, withSigner } from '../wallets/service.ts';
 import { decideSends, enforceSendPolicy } from '../policy/enforce.ts';
+import { tryCode, type CodePurpose } from '../policy/confirmation.ts';
+import { scrubSignedPayloads } from '../scrub.ts';
 import { transactionView, type TransactionView } from './view.ts';
 
 /** Arguments of `execute_transfer` / `simulate_transfer` (AgentVault names). */
@@ -48,31 +49,33 @@ async function prepare(ctx: CoreContext, principal: Principal, input: TransferIn
   return { wallet, to, valueWei };
 }
 
-function codeMatches(given: string, expected: string): boolean {
-  // Compare digests so the comparison is constant-time whatever the lengths.
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+/**
+ * Whether sends whose largest amount is `largestWei` need `TX_CONFIRM_CODE` (AgentVault's spend
+ * gate: above `MAX_TX_ETH`). The code itself is checked only at the last step before signing
+ * (core/policy/confirmation.ts), never by a simulation.
+ */
+export function needsConfirmation(ctx: CoreContext, largestWei: bigint): boolean {
+  return largestWei > ctx.config.maxTxWei;
+}
+
+/** Why the spend gate asks for a code, for its refusals (never the code). */
+export function gatePurpose(ctx: CoreContext, largestWei: bigint): CodePurpose {
+  const max = formatEth(ctx.config.maxTxWei);
+  return { why: `amount_eth ${formatEth(largestWei)} is above MAX_TX_ETH (${max})`, details: { max_tx_eth: max, amount_eth: formatEth(largestWei) } };
 }
 
 /**
- * AgentVault's spend gate: above `MAX_TX_ETH` a transfer needs `TX_CONFIRM_CODE`.
- * @throws {PolicyError} `CONFIRMATION_REQUIRED` (the code itself never appears in the error).
+ * Refuses EIP-1559 fees above the chain's cap (`MAX_FEE_PER_GAS_GWEI`): a node, or a fee spike,
+ * suggesting more is answered with a coded error instead of being paid.
+ * @throws {PolicyError} `FEE_CAP_EXCEEDED` with both figures in gwei.
  */
-export function checkConfirmation(ctx: CoreContext, valueWei: bigint, code: unknown): void {
-  const max = ctx.config.maxTxWei;
-  if (valueWei <= max) return;
-  const expected = ctx.config.txConfirmCode;
-  const details = { max_tx_eth: formatEth(max), amount_eth: formatEth(valueWei) };
-  if (!expected) {
-    throw new PolicyError('CONFIRMATION_REQUIRED', `amount_eth ${formatEth(valueWei)} is above MAX_TX_ETH (${formatEth(max)}) and this server has no TX_CONFIRM_CODE configured, so larger transfers are refused; send at most ${formatEth(max)} ETH`, details);
-  }
-  if (code === undefined || code === null || code === '') {
-    throw new PolicyError('CONFIRMATION_REQUIRED', `amount_eth ${formatEth(valueWei)} is above MAX_TX_ETH (${formatEth(max)}): ask a human for the confirmation code and pass it as confirmation_code`, details);
-  }
-  if (typeof code !== 'string' || !codeMatches(code, expected)) {
-    throw new PolicyError('CONFIRMATION_REQUIRED', 'confirmation_code is wrong; ask a human for the current code', details);
-  }
+export function checkFeeCap(ctx: CoreContext, fees: Eip1559Fees): void {
+  const cap = ctx.config.maxFeePerGasWei;
+  if (fees.maxFeePerGas <= cap) return;
+  throw new PolicyError('FEE_CAP_EXCEEDED', `the network's suggested max fee per gas (${formatGwei(fees.maxFeePerGas)} gwei) is above this server's cap MAX_FEE_PER_GAS_GWEI (${formatGwei(cap)} gwei); nothing was signed, retry when fees drop`, {
+    max_fee_per_gas_gwei: formatGwei(fees.maxFeePerGas),
+    cap_gwei: formatGwei(cap),
+  });
 }
 
 /**
@@ -94,8 +97,9 @@ export async function transferGas(ctx: CoreContext, from: string, to: string, va
 export interface TransferSimulation {
   would_succeed: boolean;
   /**
-   * Why it would not be sent now: `INSUFFICIENT_FUNDS`, `CONFIRMATION_REQUIRED`, a policy code
-   * (`POLICY_*`) or `APPROVAL_REQUIRED`; null when it would succeed.
+   * Why it would not be sent now: `INSUFFICIENT_FUNDS`, `FEE_CAP_EXCEEDED`, a policy code
+   * (`POLICY_*`) or `APPROVAL_REQUIRED`; null when it would succeed (given `confirmation_code`
+   * when `requires_confirmation`: a simulation never checks a code).
    */
   reason: string | null;
   /** The policy's decision (docs/policies.md): allow, deny(rule) or require_approval(rule). */
@@ -118,8 +122,10 @@ export interface TransferSimulation {
 
 /**
  * Simulates a transfer without signing or writing anything: validates, estimates gas and EIP-1559
- * fees, and reports whether the wallet can pay, whether the spend gate would ask for a code and
- * what the policy would decide (a policy refusal outranks the other reasons).
+ * fees, and reports whether the wallet can pay, whether the spend gate would ask for a code
+ * (`requires_confirmation`) and what the policy would decide (a policy refusal outranks the other
+ * reasons). A `confirmation_code` argument is ignored: only the send it unlocks checks a code, so
+ * no simulation tells whether one is right.
  * @throws {ValidationError} | {@link NotFoundError} | {@link UpstreamError} `RPC_UNAVAILABLE`.
  */
 export async function simulateTransfer(ctx: CoreContext, principal: Principal, input: TransferInput): Promise<TransferSimulation> {
@@ -132,13 +138,8 @@ export async function simulateTransfer(ctx: CoreContext, principal: Principal, i
   ]);
   const gasLimit = valueWei <= balance ? await transferGas(ctx, wallet.address, to, valueWei) : 21_000n;
   const maxFee = gasLimit * fees.maxFeePerGas;
-  const needsCode = valueWei > ctx.config.maxTxWei;
-  let reason: string | null = null;
-  try {
-    checkConfirmation(ctx, valueWei, input.confirmation_code);
-  } catch {
-    reason = 'CONFIRMATION_REQUIRED';
-  }
+  const needsCode = needsConfirmation(ctx, valueWei);
+  let reason: string | null = fees.maxFeePerGas > ctx.config.maxFeePerGasWei ? 'FEE_CAP_EXCEEDED' : null;
   if (balance - pending < valueWei + maxFee) reason = 'INSUFFICIENT_FUNDS';
   if (decision.decision !== 'allow') reason = decision.code;
   return {
@@ -194,7 +195,8 @@ export interface SendSnapshot {
 
 /**
  * Reads balance, pending nonce and EIP-1559 fees in one round of RPC calls (`fees` when the
- * caller has just read them). @throws {UpstreamError} `RPC_UNAVAILABLE`.
+ * caller has just read them), and refuses fees above the cap ({@link checkFeeCap}).
+ * @throws {UpstreamError} `RPC_UNAVAILABLE` | {@link PolicyError} `FEE_CAP_EXCEEDED`.
  */
 export async function readSendSnapshot(ctx: CoreContext, address: string, fees?: Eip1559Fees): Promise<SendSnapshot> {
   const [balance, chainNonce, readFees] = await Promise.all([
@@ -202,6 +204,7 @@ export async function readSendSnapshot(ctx: CoreContext, address: string, fees?:
     ctx.chain.getTransactionCount(address, 'pending'),
     fees ?? ctx.chain.getFees(),
   ]);
+  checkFeeCap(ctx, readFees);
   return { balance, chainNonce, fees: readFees };
 }
 
@@ -228,34 +231,20 @@ export interface RecordOptions {
   approved?: boolean;
 }
 
+/** What the wallet lock gave: the next nonce and what pending transactions reserve. */
+type Locked = { nextNonce: number; reservedWei: bigint };
+
 /**
- * Records sends inside the caller's database transaction `trx`: locks the wallet row, enforces
- * the wallet's policy under that lock (core/policy/enforce.ts: chains, destinations, per-transaction
- * maximum, rolling spend caps, approval rules), takes the
- * nonce (the larger of `next_nonce` and the chain's pending count), checks that balance minus
- * what pending transactions reserve covers every send plus its most expensive fee, signs each
- * send with consecutive nonces, stores the signed raw transactions as `queued`, advances the
- * nonce and enqueues a `tx-monitor` job per transaction. Broadcast is the caller's next step,
- * after commit ({@link broadcastRecorded}).
- *
- * @returns the inserted rows, in the order of `sends`.
- * @throws {PolicyError} `POLICY_*` | `APPROVAL_REQUIRED` | `INSUFFICIENT_FUNDS` |
- *   {@link UpstreamError} `KEY_PROVIDER_*` — the caller's transaction must then roll back, which
- *   undoes everything written here.
+ * Checks sends inside the caller's database transaction `trx`: locks the wallet row (unless
+ * `opts.locked`), enforces the wallet's policy under that lock (core/policy/enforce.ts: chains,
+ * destinations, per-transaction maximum, rolling spend caps, approval rules), and checks that
+ * balance minus what pending transactions reserve covers every send plus its most expensive fee.
+ * @returns what the lock read, for {@link signSends}.
+ * @throws {PolicyError} `POLICY_*` | `APPROVAL_REQUIRED` | `INSUFFICIENT_FUNDS`.
  */
-export async function recordSends(
-  ctx: CoreContext,
-  trx: Transaction<Database>,
-  wallet: WalletRow,
-  sends: SendSpec[],
-  snap: SendSnapshot,
-  opts: RecordOptions,
-): Promise<TransactionRow[]> {
+async function checkSends(ctx: CoreContext, trx: Transaction<Database>, wallet: WalletRow, sends: SendSpec[], snap: SendSnapshot, opts: RecordOptions): Promise<Locked> {
   const locked = opts.locked ?? (await lockWallet(ctx, trx, wallet.id));
   await enforceSendPolicy(ctx, trx, wallet, sends, { approved: opts.approved });
-  // The chain's count wins when it is ahead (the key also signed elsewhere, e.g. after an
-  // export); ours wins otherwise (our own sends may not have reached the node's pool yet).
-  const first = Math.max(locked.nextNonce, snap.chainNonce);
   const reserved = locked.reservedWei;
   const needed = sends.reduce((sum, s) => sum + s.valueWei + s.gasLimit * snap.fees.maxFeePerGas, 0n);
   const { balance } = snap;
@@ -266,6 +255,19 @@ export async function recordSends(
       needed_eth: formatEth(needed),
     });
   }
+  return locked;
+}
+
+/**
+ * Signs checked sends with consecutive nonces (the larger of `next_nonce` and the chain's
+ * pending count), stores the signed raw transactions as `queued`, advances the nonce and
+ * enqueues a `tx-monitor` job per transaction, all in `trx`.
+ * @throws {UpstreamError} `KEY_PROVIDER_*` — the caller's transaction must then roll back.
+ */
+async function signSends(ctx: CoreContext, trx: Transaction<Database>, wallet: WalletRow, sends: SendSpec[], snap: SendSnapshot, locked: Locked, opts: RecordOptions): Promise<TransactionRow[]> {
+  // The chain's count wins when it is ahead (the key also signed elsewhere, e.g. after an
+  // export); ours wins otherwise (our own sends may not have reached the node's pool yet).
+  const first = Math.max(locked.nextNonce, snap.chainNonce);
   await testPause(ctx, 'after taking a nonce', { walletId: wallet.id, nonce: first });
   const rows: TransactionRow[] = [];
   for (const [i, send] of sends.entries()) {
@@ -312,6 +314,28 @@ export async function recordSends(
   return rows;
 }
 
+/**
+ * Records sends inside the caller's database transaction `trx`: {@link checkSends} (wallet lock,
+ * policy, funds), then {@link signSends} (nonces, signed raw transactions stored as `queued`,
+ * `tx-monitor` jobs). Broadcast is the caller's next step, after commit ({@link broadcastRecorded}).
+ *
+ * @returns the inserted rows, in the order of `sends`.
+ * @throws {PolicyError} `POLICY_*` | `APPROVAL_REQUIRED` | `INSUFFICIENT_FUNDS` |
+ *   {@link UpstreamError} `KEY_PROVIDER_*` — the caller's transaction must then roll back, which
+ *   undoes everything written here.
+ */
+export async function recordSends(
+  ctx: CoreContext,
+  trx: Transaction<Database>,
+  wallet: WalletRow,
+  sends: SendSpec[],
+  snap: SendSnapshot,
+  opts: RecordOptions,
+): Promise<TransactionRow[]> {
+  const locked = await checkSends(ctx, trx, wallet, sends, snap, opts);
+  return signSends(ctx, trx, wallet, sends, snap, locked, opts);
+}
+
 /** One transfer to make: recipient, value, and the argument its errors name (default `to_address`). */
 export interface TransferSpec {
   to: string;
@@ -321,8 +345,14 @@ export interface TransferSpec {
 
 /** Options of {@link sendTransfers}. */
 export interface SendOptions {
-  /** A human approved these sends: the policy's approval rules are skipped (every other rule applies). */
+  /** A human approved these sends: the policy's approval rules and the spend gate are skipped (every other rule applies). */
   approved?: boolean;
+  /**
+   * The spend gate (`MAX_TX_ETH`): who sends and the `confirmation_code` they gave. Sends above
+   * the limit need it (unless `approved`); it is checked last, after policy and funds, under the
+   * wallet lock (core/policy/confirmation.ts), so only the send itself tells a right code.
+   */
+  confirmation?: { principal: Principal; code: unknown };
   /**
    * Runs inside the database transaction that records the sends, after they are recorded (an
    * approval marks itself executed there, so a retried job can never send twice). Throwing rolls
@@ -333,14 +363,17 @@ export interface SendOptions {
 
 /**
  * Sends transfers from `wallet` as one unit: one round of chain reads (balance, pending nonce,
- * EIP-1559 fees, a gas estimate per transfer), then ONE database transaction records them all
- * ({@link recordSends}: policy, consecutive nonces, funds for every one of them) and commits;
- * then each is broadcast in nonce order ({@link broadcastRecorded}).
+ * EIP-1559 fees, a gas estimate per transfer), then ONE database transaction checks them all
+ * (policy, funds for every one of them, and last the spend gate's code), signs them with
+ * consecutive nonces, records them with the call's audit row, and commits; then each is
+ * broadcast in nonce order ({@link broadcastRecorded}). A wrong code commits only its failure
+ * row (for the lockout) and is refused after.
  *
  * @returns the transaction views, in the order of `sends`.
  * @throws {PolicyError} `POLICY_*` | `APPROVAL_REQUIRED` | `INSUFFICIENT_FUNDS` |
+ *   `FEE_CAP_EXCEEDED` | `CONFIRMATION_REQUIRED` | `CONFIRMATION_LOCKED` |
  *   {@link ValidationError} naming the transfer whose recipient contract rejects ETH |
- *   {@link UpstreamError} — nothing is signed or written then.
+ *   {@link UpstreamError} — nothing is signed or sent then.
  */
 export async function sendTransfers(
   ctx: CoreContext,
@@ -366,15 +399,35 @@ export async function sendTransfers(
   }
   const failed = gas.find((g): g is { err: unknown } => typeof g !== 'bigint');
   if (failed) throw failed.err;
-  const rows = await ctx.db.transaction().execute(async (trx) => {
-    const recorded = await recordSends(ctx, trx, wallet, sends.map((s, i) => ({ to: s.to, valueWei: s.valueWei, gasLimit: gas[i] as bigint })), snap, {
-      tenantId,
-      source,
-      approved: opts.approved,
-    });
+  const largest = sends.reduce((m, s) => (s.valueWei > m ? s.valueWei : m), 0n);
+  const gated = !opts.approved && needsConfirmation(ctx, largest);
+  if (gated && !opts.confirmation) {
+    const purpose = gatePurpose(ctx, largest);
+    throw new PolicyError('CONFIRMATION_REQUIRED', `${purpose.why}: this send needs a confirmation code from a human`, { ...purpose.details, rule: 'confirmation_code' });
+  }
+  const specs: SendSpec[] = sends.map((s, i) => ({ to: s.to, valueWei: s.valueWei, gasLimit: gas[i] as bigint }));
+  const record = { tenantId, source, approved: opts.approved };
+  const outcome = await ctx.db.transaction().execute(async (trx) => {
+    const locked = await checkSends(ctx, trx, wallet, specs, snap, record);
+    if (gated) {
+      const p = opts.confirmation!.principal;
+      const check = await tryCode(trx, { kind: 'tx_confirm', tenantId, keyId: p.keyId, walletId: wallet.id }, opts.confirmation!.code, ctx.config.txConfirmCode, gatePurpose(ctx, largest));
+      // A wrong code commits its failure row and nothing else; the refusal is thrown after.
+      if (!check.ok) return { refused: check.refusal };
+    }
+    const recorded = await signSends(ctx, trx, wallet, specs, snap, locked, record);
     await opts.inTransaction?.(trx, recorded);
-    return recorded;
+    // The call's audit row commits with the sends, before anything is broadcast.
+    await ctx.audit?.commit(trx, {
+      response: { status: 'recorded', transactions: recorded.map((r) => transactionView({ ...r, agent_id: wallet.agent_id })) },
+      agentId: wallet.agent_id,
+      walletId: wallet.id,
+      decision: 'allow',
+    });
+    return { recorded };
   });
+  if ('refused' in outcome) throw outcome.refused;
+  const rows = outcome.recorded;
   transactionsByStatus.inc({ status: 'queued' }, rows.length);
   const out: TransactionView[] = [];
   for (const row of rows) out.push(await broadcastRecorded(ctx, row.id, row.raw_tx, wallet.agent_id));
@@ -387,8 +440,8 @@ export async function sendTransfers(
  * @returns the transaction view: `broadcast` when the node accepted it, `queued` when every RPC
  *   endpoint was unreachable (the worker will broadcast it), `failed` when the node rejected it.
  * @throws {ValidationError} | {@link NotFoundError} `WALLET_NOT_FOUND` | {@link PolicyError}
- *   `CONFIRMATION_REQUIRED` or `INSUFFICIENT_FUNDS` | {@link UpstreamError} — in all these cases
- *   nothing was signed or written.
+ *   `CONFIRMATION_REQUIRED`, `CONFIRMATION_LOCKED`, `INSUFFICIENT_FUNDS`, `FEE_CAP_EXCEEDED`, a
+ *   policy code | {@link UpstreamError} — in all these cases nothing was signed or sent.
  */
 export async function executeTransfer(
   ctx: CoreContext,
@@ -397,9 +450,19 @@ export async function executeTransfer(
   source: TransferSource,
 ): Promise<TransactionView> {
   const { wallet, to, valueWei } = await prepare(ctx, principal, input);
-  checkConfirmation(ctx, valueWei, input.confirmation_code);
-  const [tx] = await sendTransfers(ctx, principal.tenantId, wallet, [{ to, valueWei }], source);
+  const [tx] = await sendTransfers(ctx, principal.tenantId, wallet, [{ to, valueWei }], source, { confirmation: { principal, code: input.confirmation_code } });
   return tx!;
+}
+
+/**
+ * What the node said when it rejected a broadcast: its JSON-RPC error message when ethers kept
+ * it, else ethers' short message, scrubbed of signed payloads (ethers' full message quotes the
+ * raw transaction it sent, which must never be stored, returned or logged).
+ */
+function nodeMessage(err: unknown): string {
+  const e = err as { error?: { message?: unknown }; shortMessage?: unknown; message?: unknown };
+  const text = typeof e?.error?.message === 'string' ? e.error.message : typeof e?.shortMessage === 'string' ? e.shortMessage : typeof e?.message === 'string' ? e.message : String(err);
+  return scrubSignedPayloads(text);
 }
 
 const ALREADY_KNOWN = /already known|known transaction|already imported|nonce too low|transaction already exists/i;
@@ -417,7 +480,7 @@ export async function broadcastRecorded(ctx: CoreContext, id: string, raw: strin
       ctx.logger.warn({ transactionId: id, err: err.message }, 'broadcast deferred: RPC unreachable; the tx-monitor will retry');
       return loadView(ctx, id, agentId);
     }
-    const message = err instanceof Error ? err.message : String(err);
+    const message = nodeMessage(err);
     if (!ALREADY_KNOWN.test(message)) return failTransaction(ctx, id, message.slice(0, 500), agentId);
   }
   const updated = await ctx.db
