@@ -39,8 +39,8 @@ const USAGE = `usage: npm run bench:kdf -- [options]
   --rounds R    idle/loaded rounds (default 3)
   --healthz N   sequential /healthz requests per idle phase (default 300)
   --interval MS  a /healthz starts at most every MS ms, idle and loaded alike (default 5; 0 = back to back)
-  --threads N   KDF_THREADS of the server (default: unset, the server's default 2)
-  --queue N     KDF_QUEUE of the server (default: unset, the server's default 8)
+  --threads N   KDF_THREADS of the server (default: unset, the server's default 1)
+  --queue N     KDF_QUEUE of the server (default: unset, the server's default 16)
   --json FILE   also write the results as JSON
 Uses DATABASE_URL / RPC_URLS when set.`;
 
@@ -279,7 +279,7 @@ async function main(opts: Options): Promise<number> {
   const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version, postgres: infra.postgresSource, chain: infra.chainSource };
   const out = process.stdout;
   out.write(`\nVaultPilot key-derivation benchmark — ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}\n`);
-  out.write(`server: node server/main.ts, KDF_THREADS=${env.KDF_THREADS ?? '2 (default)'}, KDF_QUEUE=${env.KDF_QUEUE ?? '8 (default)'}; ${opts.rounds} rounds of ${opts.healthz} idle /healthz, then ${opts.calls} geth-standard keystore imports in flight; /healthz paced at ${opts.intervalMs} ms\n\n`);
+  out.write(`server: node server/main.ts, KDF_THREADS=${env.KDF_THREADS ?? '1 (default)'}, KDF_QUEUE=${env.KDF_QUEUE ?? '16 (default)'}; ${opts.rounds} rounds of ${opts.healthz} idle /healthz, then ${opts.calls} geth-standard keystore imports in flight; /healthz paced at ${opts.intervalMs} ms\n\n`);
   const row = (label: string, s: Summary, base?: Summary) => [label, String(s.n), ms(s.p50Ms), ms(s.p99Ms), ms(s.maxMs), base ? ratio(s.p50Ms / base.p50Ms) : '', base ? ratio(s.p99Ms / base.p99Ms) : ''];
   out.write(
     `${markdownTable(

@@ -138,9 +138,9 @@ export interface Config {
   metricsToken: string | undefined;
   /** Highest EIP-1559 max fee per gas a send may be signed with, in wei (`MAX_FEE_PER_GAS_GWEI`, default 500 gwei). */
   maxFeePerGasWei: bigint;
-  /** Keystore key derivations (scrypt, pbkdf2) run in this many worker threads (`KDF_THREADS`, default 2). */
+  /** Keystore key derivations (scrypt, pbkdf2) run in this many worker threads (`KDF_THREADS`, default 1: each holds up to 256 MiB). */
   kdfThreads: number;
-  /** Derivations that may wait for a thread before `BUSY` is answered (`KDF_QUEUE`, default 8). */
+  /** Derivations that may wait for a thread before `BUSY` is answered (`KDF_QUEUE`, default 16). */
   kdfQueue: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -322,8 +322,8 @@ const envSchema = z.object({
       }
       return parseUnits(v.trim(), 'gwei');
     }),
-  KDF_THREADS: count('KDF_THREADS', 2, 1, 16),
-  KDF_QUEUE: count('KDF_QUEUE', 8, 0, 1000),
+  KDF_THREADS: count('KDF_THREADS', 1, 1, 16),
+  KDF_QUEUE: count('KDF_QUEUE', 16, 0, 1000),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',

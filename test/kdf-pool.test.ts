@@ -57,7 +57,7 @@ before(async () => {
   light = { wallet, keystore: await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, PASSWORD, { scrypt: GETH_LIGHT }) };
 });
 
-describe('key derivations with the default pool (KDF_THREADS=2, KDF_QUEUE=8)', () => {
+describe('key derivations with the default pool (KDF_THREADS=1, KDF_QUEUE=16)', () => {
   let stack: Stack;
   let client: Client;
 
