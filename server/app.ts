@@ -48,7 +48,9 @@ export function buildApp(core: CoreContext): BuiltApp {
     // Responses written straight to the socket (HTTP+SSE) have no headers left to set.
     if (!c.res.headers.has('x-hono-already-sent')) c.header('X-Request-Id', requestId);
     if (c.req.path !== '/healthz' && c.req.path !== '/metrics') {
-      core.logger.info({ requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+      // The path is the client's to choose: a bounded prefix is logged, never kilobytes of it.
+      const path = c.req.path.length > 200 ? `${c.req.path.slice(0, 200)}…` : c.req.path;
+      core.logger.info({ requestId, method: c.req.method, path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
     }
   });
 

@@ -36,3 +36,28 @@ test('a token field holding an address is kept (EIP-712 Permit2 PermitDetails.to
   // Not an address: still treated as a credential.
   assert.deepEqual(redactSecrets({ details: { token: '0xA0b8' } }), { details: { token: '[redacted]' } });
 });
+
+test('redaction has no depth limit: a secret 50 levels down is redacted; past 64 levels the subtree is dropped whole', () => {
+  const nest = (depth: number, leaf: Record<string, unknown>): Record<string, unknown> => {
+    let v: Record<string, unknown> = leaf;
+    for (let i = 0; i < depth; i++) v = { n: v };
+    return v;
+  };
+  const at = (v: unknown, depth: number): unknown => {
+    let x = v;
+    for (let i = 0; i < depth; i++) x = (x as { n: unknown }).n;
+    return x;
+  };
+  // The old walk stopped at depth 8 and stored what lay below as it was.
+  const out = redactSecrets(nest(50, { private_key: '0x' + '22'.repeat(32), keep: 'visible' }));
+  assert.deepEqual(at(out, 50), { private_key: '[redacted]', keep: 'visible' });
+  const deep = JSON.stringify(redactSecrets(nest(200, { mnemonic: 'test test junk' })));
+  assert.ok(!deep.includes('test test junk'));
+  assert.ok(deep.includes('[nested too deep]'));
+});
+
+test('stored strings are valid Unicode for Postgres: NUL and unpaired surrogates become U+FFFD, keys too; long strings can be cut', () => {
+  assert.deepEqual(redactSecrets({ 'k\u0000': 'a\u0000b\ud800c' }), { 'k\ufffd': 'a\ufffdb\ufffdc' });
+  const cut = redactSecrets({ s: 'x'.repeat(2000) }, { maxStringLength: 100 }) as { s: string };
+  assert.equal(cut.s, `${'x'.repeat(100)}… [1900 more characters]`);
+});

@@ -189,21 +189,8 @@ export async function keystoreOfWallet(ctx: Pick<CoreContext, 'keys' | 'kdf'>, r
 }
 
 /**
- * `export_wallet_keystore` / `encrypt_wallet_keystore`: the keystore v3 of `agent_id`'s wallet.
- * The passphrase is checked before the wallet is looked up or its key unwrapped.
- * @throws {ValidationError} `INVALID_INPUT` (`agent_id`, the passphrase field);
- *   `NotFoundError` `WALLET_NOT_FOUND`; `UpstreamError` when the key provider fails;
- *   {@link BusyError} `BUSY` when the key-derivation pool is full.
- */
-export async function exportKeystore(ctx: CoreContext, principal: Principal, agentId: unknown, passphrase: unknown, field = 'passphrase'): Promise<KeystoreExport> {
-  parseNewPassphrase(passphrase, field);
-  const row = await getWalletByAgent(ctx, principal, agentId);
-  return keystoreOfWallet(ctx, row, passphrase, field);
-}
-
-/**
  * `decrypt_wallet_keystore`: checks that `password` opens the keystore and returns its address.
- * The private key is returned too only when `ALLOW_PLAINTEXT_EXPORT=1` (the caller already holds
+ * The private key is returned too only when `ALLOW_KEY_EXPORT=1` (the caller already holds
  * the keystore and its password, so the export code is not asked); otherwise it stays out of the
  * response, and the way to use the wallet is to import it (`import_wallet_from_encrypted_json`).
  * Nothing is stored.

@@ -6,8 +6,10 @@ import { Hono } from 'hono';
 
 const error = { $ref: '#/components/schemas/Error' };
 const errors = {
-  '400': { description: 'Invalid parameter (the message names it)', content: { 'application/json': { schema: error } } },
+  '400': { description: 'INVALID_INPUT and similar: the message and details.field name the parameter and the rule (also for text Postgres cannot store: NUL, unpaired surrogates)', content: { 'application/json': { schema: error } } },
   '401': { description: 'Missing or invalid credentials', content: { 'application/json': { schema: error } } },
+  '413': { description: 'PAYLOAD_TOO_LARGE: the body is over the route\'s limit (1 MiB; 8 KiB for /api/session)', content: { 'application/json': { schema: error } } },
+  '415': { description: 'UNSUPPORTED_MEDIA_TYPE: a write with the session cookie that is not application/json', content: { 'application/json': { schema: error } } },
 };
 const page = (name: string, item: string) => ({
   type: 'object',
@@ -108,11 +110,36 @@ export const OPENAPI = {
     },
     '/api/wallets/{id}/keystore': {
       post: {
-        summary: 'A Web3 Secret Storage v3 keystore of the wallet (scrypt N=2^17, r=8, p=1; aes-128-ctr)',
+        summary: 'A Web3 Secret Storage v3 keystore of the wallet (scrypt N=2^17, r=8, p=1; aes-128-ctr): owner keys only, with ALLOW_KEY_EXPORT=1, after another owner approves (four eyes)',
+        description: 'Without approval_id: records a pending key_export approval and answers 202 (nothing exported). Once another owner key approved it (POST /api/approvals/{id}/approve), the same key calls again with approval_id and gets the keystore, once. 403 KEY_EXPORT_DISABLED while ALLOW_KEY_EXPORT is not 1; 403 FORBIDDEN (rule role) for any key but an owner; 409 APPROVAL_MISMATCH, APPROVAL_NOT_PENDING or APPROVAL_EXPIRED for an approval that does not fit.',
         parameters: [{ name: 'id', in: 'path', required: true, schema: str }],
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['passphrase'], additionalProperties: false, properties: { passphrase: { type: 'string', minLength: 8, description: 'Protects the keystore; at least 8 characters' } } } } } },
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['passphrase'],
+                additionalProperties: false,
+                properties: {
+                  passphrase: { type: 'string', minLength: 8, description: 'Protects the keystore; at least 8 characters' },
+                  approval_id: { type: 'string', description: 'The approved key_export approval to collect' },
+                  reason: { type: 'string', maxLength: 500, description: 'What the export is for, shown to the approving owner' },
+                },
+              },
+            },
+          },
+        },
         responses: {
-          '200': { description: 'The keystore JSON text', content: { 'application/json': { schema: { type: 'object', required: ['agent_id', 'address', 'keystore'], properties: { agent_id: str, address: str, keystore: { type: 'string', description: 'Keystore v3 JSON text' } } } } } },
+          '200': {
+            description: 'The keystore JSON text (status exported)',
+            content: { 'application/json': { schema: { type: 'object', required: ['status', 'agent_id', 'address', 'approval_id', 'approval', 'keystore'], properties: { status: { enum: ['exported'] }, agent_id: str, address: str, approval_id: str, approval: { $ref: '#/components/schemas/Approval' }, keystore: { type: 'string', description: 'Keystore v3 JSON text' } } } } },
+          },
+          '202': {
+            description: 'Nothing exported: the key_export approval another owner must approve first (status pending_approval)',
+            content: { 'application/json': { schema: { type: 'object', required: ['status', 'agent_id', 'address', 'approval_id', 'approval'], properties: { status: { enum: ['pending_approval'] }, agent_id: str, address: str, approval_id: str, approval: { $ref: '#/components/schemas/Approval' } } } } },
+          },
+          '409': { description: 'APPROVAL_MISMATCH | APPROVAL_NOT_PENDING | APPROVAL_EXPIRED', content: { 'application/json': { schema: error } } },
           '404': { description: 'WALLET_NOT_FOUND', content: { 'application/json': { schema: error } } },
           ...errors,
         },
@@ -504,8 +531,13 @@ export const OPENAPI = {
         type: 'object',
         properties: {
           approval_id: str,
-          status: { enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed', 'cancelled'], description: 'pending -> approved -> executed | failed; pending -> rejected | expired | cancelled (the requesting key was revoked or expired)' },
-          agent_id: str, wallet_id: str, from_address: str, to_address: str, chain_id: { type: 'integer' }, amount,
+          kind: { enum: ['send', 'key_export'], description: 'send: a transfer held for a human; key_export: an owner key asked for the wallet\'s key material, which another owner must approve' },
+          status: { enum: ['pending', 'approved', 'rejected', 'expired', 'executed', 'failed', 'cancelled'], description: 'pending -> approved -> executed | failed; pending -> rejected | expired | cancelled (the requesting key was revoked or expired). A key_export is executed once collected.' },
+          agent_id: str, wallet_id: str, from_address: str,
+          to_address: { type: ['string', 'null'], description: 'Recipient of a send; null for a key_export' },
+          chain_id: { type: 'integer' },
+          amount: { oneOf: [amount, { type: 'null' }], description: 'Amount of a send; null for a key_export' },
+          export_format: { type: ['string', 'null'], enum: ['keystore', 'private_key', null], description: 'What a key_export hands out; null for a send' },
           reason: { type: ['string', 'null'], description: 'What the agent said the send is for' },
           rule: { type: 'string', description: 'The policy rule that asked for a human' }, rule_message: str, source: str,
           requested_by: { type: ['string', 'null'], description: 'Visible id of the requesting key' }, decided_by: nstr,
