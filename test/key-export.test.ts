@@ -1,7 +1,8 @@
 /**
  * Key material leaves only for an owner key, with ALLOW_KEY_EXPORT=1, after a second owner's
  * approval, audited (issue: "Taking the key out"). On real parts: a server and worker on Postgres
- * and anvil, the MCP SDK's client, REST, and the `vaultpilot` CLI as its own process.
+ * and anvil, the MCP SDK's client, REST, the `vaultpilot` CLI as its own process, and the admin
+ * UI's Approvals page in headless Chromium, where the second owner approves.
  *
  * What was tried on the old main: an agent key held to 0.01 ETH per send and an allowlist called
  * export_wallet_keystore with a passphrase of its own, decrypted the keystore offline and sent
@@ -21,6 +22,7 @@ import { callError, callOk, chainProvider, connectMcp, countRows, freshAddress, 
 import { createKey, rest, type RestError } from './approval-harness.ts';
 import { runCli } from './custody-harness.ts';
 import type { Principal } from '../core/auth/api-keys.ts';
+import { ARTIFACTS, openBrowser, type BrowserSession } from './browser.ts';
 
 const EXPORT_CODE = 'correct-horse-battery-staple-42';
 const AGENT = 'treasury-bot';
@@ -217,5 +219,73 @@ describe('key export: owner keys, ALLOW_KEY_EXPORT, four eyes', () => {
     assert.ok(rows.every((r) => r.principal === ownerPrefix || r.principal === agentKey.principal.keyPrefix));
     assert.ok(rows.some((r) => r.status === 'ok' && (r.response as { status: string }).status === 'exported' && (r.response as { keystore: string }).keystore === '[redacted]'));
     assert.ok(!JSON.stringify(rows).includes(env.VAULTPILOT_BACKUP_PASSPHRASE));
+  });
+});
+
+describe('key export approvals in the admin UI (headless Chromium)', () => {
+  let stack: Stack;
+  let browser: BrowserSession | undefined;
+  let approvalId = '';
+
+  before(async () => {
+    stack = await startStack({ worker: false, env: { ALLOW_KEY_EXPORT: '1' } });
+    const owner = await connectMcp(stack.url, stack.adminKey, 'streamable');
+    try {
+      await callOk(owner, 'spin_up_wallet', { agent_id: 'ui-export' });
+      approvalId = (await callOk<ExportOut>(owner, 'export_wallet_keystore', { agent_id: 'ui-export', passphrase: 'ui backup passphrase', reason: 'cold storage copy' })).approval_id;
+    } finally {
+      await owner.close();
+    }
+    browser = await openBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  const signInAs = async (key: string) => {
+    const page = browser!.page;
+    if (await page.getByTestId('sign-out-button').count()) await page.getByTestId('sign-out-button').click();
+    else await page.goto(`${stack.url}/admin`);
+    await page.getByTestId('api-key-input').fill(key);
+    await page.getByTestId('sign-in-button').click();
+    await page.getByTestId('nav-approvals').click();
+    return page.locator(`[data-testid="approval-card"][data-approval-id="${approvalId}"]`);
+  };
+
+  test('an admin sees the export waiting but cannot decide it; a second owner approves it; the asker collects', async () => {
+    const admin = await createKey(stack, 'admin', 'ui admin');
+    let card = await signInAs(admin.key);
+    await card.getByTestId('approval-export').waitFor();
+    assert.match(await card.getByTestId('approval-export').innerText(), /Key export: keystore/);
+    assert.match(await card.getByTestId('approval-reason').innerText(), /cold storage copy/);
+    await card.getByTestId('owner-only').waitFor();
+    assert.equal(await card.getByTestId('approve-button').count(), 0);
+
+    // The owner who asked sees no buttons either.
+    card = await signInAs(stack.adminKey);
+    await card.getByTestId('own-request').waitFor();
+    assert.equal(await card.getByTestId('approve-button').count(), 0);
+
+    const second = await createKey(stack, 'owner', 'ui second owner');
+    card = await signInAs(second.key);
+    await card.getByTestId('export-warning').waitFor();
+    await browser!.page.screenshot({ path: `${ARTIFACTS}admin-approvals-key-export.png`, fullPage: true });
+    await card.getByTestId('approve-button').click();
+    await card.waitFor({ state: 'detached' });
+    const row = browser!.page.locator(`[data-testid="history-row"][data-approval-id="${approvalId}"]`);
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-status'), 'approved');
+    await row.getByTestId('history-export').waitFor();
+
+    const owner = await connectMcp(stack.url, stack.adminKey, 'sse');
+    try {
+      const got = await callOk<ExportOut>(owner, 'export_wallet_keystore', { agent_id: 'ui-export', passphrase: 'ui backup passphrase', approval_id: approvalId });
+      assert.equal(got.status, 'exported');
+      assert.equal(got.approval.decided_by, second.principal.keyPrefix);
+    } finally {
+      await owner.close();
+    }
+    assert.deepEqual(browser!.pageErrors, []);
   });
 });
