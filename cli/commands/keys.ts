@@ -5,7 +5,7 @@
  * its hash is stored. Every create and revoke is audited (kind `cli`, principal `cli`), never
  * with the key. (`keys rewrap`, about wallet keys, is cli/commands/keys-rewrap.ts.)
  */
-import { recordAudit } from '../../core/audit/log.ts';
+import { AuditScope, auditedTransaction } from '../../core/audit/scope.ts';
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyView } from '../../core/auth/keys.ts';
 import { ROLES } from '../../core/auth/roles.ts';
 import type { Db } from '../../core/db/connect.ts';
@@ -71,6 +71,11 @@ async function tenantIdOf(db: Db, name: string | undefined): Promise<string> {
   return id;
 }
 
+/** The audit scope of a key command: kind `cli`, principal `cli` (the operator of the machine). */
+function cliScope(db: Db, tenantId: string, action: string, request: unknown): AuditScope {
+  return new AuditScope(db, { tenantId, kind: 'cli', action, principal: 'cli', request, requestId: null, ip: null });
+}
+
 /** `a,b , c` → `['a', 'b', 'c']`; an absent option stays absent. */
 function listOption(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.split(',').map((v) => v.trim()).filter((v) => v !== '');
@@ -125,16 +130,18 @@ export const keysCreate: CliCommand = {
         allowed_ips: listOption(values.ips) ?? null,
       };
       let created: Awaited<ReturnType<typeof createApiKey>>;
+      // The key and its audit row commit together (never the key itself in the row).
+      const scope = cliScope(ctx.db, tenantId, 'keys.create', request);
       try {
-        created = await createApiKey(ctx.db, null, {
+        created = await auditedTransaction(ctx.db, scope, (trx) => createApiKey(trx, null, {
           tenantId,
-          name: values.name,
-          role: values.role,
+          name: values.name!,
+          role: values.role!,
           expiresAt: values.expires,
           allowedTools: listOption(values.tools),
           allowedWallets: listOption(values.wallets),
           allowedIps: listOption(values.ips),
-        });
+        }), (made) => ({ response: { key: made.key } }));
       } catch (err) {
         if (err instanceof ValidationError) {
           const top = err.field.replace(/\[.*$/, '');
@@ -142,7 +149,6 @@ export const keysCreate: CliCommand = {
         }
         throw err;
       }
-      await recordAudit(ctx.db, { tenantId, kind: 'cli', action: 'keys.create', principal: 'cli', status: 'ok', request, response: { key: created.key } });
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ key: created.key, api_key: created.apiKey }, null, 2)}\n`);
       } else {
@@ -195,15 +201,15 @@ export const keysRevoke: CliCommand = {
     try {
       const tenantId = await tenantIdOf(ctx.db, values.tenant);
       let key: ApiKeyView;
+      // The revocation (and what it pauses and cancels) commits with its audit row.
+      const scope = cliScope(ctx.db, tenantId, 'keys.revoke', { tenant: values.tenant, id: ref });
       try {
-        key = await revokeApiKey(ctx.db, null, tenantId, ref);
+        key = await revokeApiKey(ctx.db, null, tenantId, ref, { audit: scope });
+        await scope.finish({ response: { key } });
       } catch (err) {
-        if (err instanceof VaultPilotError) {
-          await recordAudit(ctx.db, { tenantId, kind: 'cli', action: 'keys.revoke', principal: 'cli', status: 'refused', errorCode: err.code, request: { tenant: values.tenant, id: ref } });
-        }
+        if (err instanceof VaultPilotError) await scope.fail(err, {}, (auditErr) => ctx.logger.error({ err: auditErr }, 'audit write failed'));
         throw err;
       }
-      await recordAudit(ctx.db, { tenantId, kind: 'cli', action: 'keys.revoke', principal: 'cli', status: 'ok', request: { tenant: values.tenant, id: ref }, response: { key } });
       process.stdout.write(values.json ? `${JSON.stringify(key, null, 2)}\n` : `revoked API key ${key.key_id} "${key.name}" (${key.role}) at ${key.revoked_at}\n`);
       return 0;
     } finally {

@@ -4,7 +4,7 @@
  * first with `vaultpilot keys create --tenant NAME --name owner --role owner`. Creating is
  * audited (kind `cli`, in the new tenant's log).
  */
-import { recordAudit } from '../../core/audit/log.ts';
+import { AuditScope, auditedTransaction } from '../../core/audit/scope.ts';
 import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { createTenant, listTenants, type TenantView } from '../../core/tenants.ts';
 import { parseCommandLine, UsageError, type CliCommand } from '../command.ts';
@@ -38,16 +38,15 @@ export const tenantsCreate: CliCommand = {
     const ctx = await openCliContext();
     try {
       let tenant: TenantView;
+      // The tenant and its audit row (in the new tenant's chain) commit together.
+      const scope = new AuditScope(ctx.db, { tenantId: null, kind: 'cli', action: 'tenants.create', principal: 'cli', request: { name }, requestId: null, ip: null });
       try {
-        tenant = await createTenant(ctx.db, name);
+        tenant = await auditedTransaction(ctx.db, scope, (trx) => createTenant(trx, name), (t) => ({ response: { tenant: t }, tenantId: t.id }));
       } catch (err) {
         if (err instanceof ValidationError) throw new UsageError(`NAME ${err.message.replace(/^name: /, '')}`);
-        if (err instanceof ConflictError) {
-          await recordAudit(ctx.db, { tenantId: null, kind: 'cli', action: 'tenants.create', principal: 'cli', status: 'refused', errorCode: err.code, request: { name } });
-        }
+        if (err instanceof ConflictError) await scope.fail(err, {}, (auditErr) => ctx.logger.error({ err: auditErr }, 'audit write failed'));
         throw err;
       }
-      await recordAudit(ctx.db, { tenantId: tenant.id, kind: 'cli', action: 'tenants.create', principal: 'cli', status: 'ok', request: { name }, response: { tenant } });
       process.stdout.write(
         values.json
           ? `${JSON.stringify(tenant, null, 2)}\n`

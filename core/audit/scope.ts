@@ -31,6 +31,8 @@ export interface AuditOutcome {
   /** The policy decision of a guarded send and the rule that made it. */
   decision?: PolicyDecisionKind | null;
   rule?: string | null;
+  /** The tenant the row belongs to, when the write decided it (a tenant just created). */
+  tenantId?: string | null;
 }
 
 /** What every row of the call shares: who, what, from where (filled in by the transport). */
@@ -69,6 +71,10 @@ export class AuditScope {
     if (walletId !== undefined && walletId !== null) this.#base.walletId = walletId;
   }
 
+  #okFields(outcome: AuditOutcome): Partial<AuditEntry> {
+    return { response: outcome.response, decision: outcome.decision ?? null, rule: outcome.rule ?? null, ...(outcome.tenantId !== undefined ? { tenantId: outcome.tenantId } : {}) };
+  }
+
   #entry(status: 'ok' | 'error' | 'refused', fields: Partial<AuditEntry>): AuditEntry {
     return { ...this.#base, ...fields, status, durationMs: performance.now() - this.#started };
   }
@@ -83,7 +89,7 @@ export class AuditScope {
   async commit(trx: Transaction<Database>, outcome: AuditOutcome): Promise<void> {
     if (this.#written) return;
     this.setWallet(outcome.agentId, outcome.walletId);
-    await recordAudit(trx, this.#entry('ok', { response: outcome.response, decision: outcome.decision ?? null, rule: outcome.rule ?? null }));
+    await recordAudit(trx, this.#entry('ok', this.#okFields(outcome)));
     this.#written = true;
   }
 
@@ -95,7 +101,7 @@ export class AuditScope {
   async finish(outcome: AuditOutcome): Promise<void> {
     if (this.#written) return;
     this.setWallet(outcome.agentId, outcome.walletId);
-    await recordAudit(this.#db, this.#entry('ok', { response: outcome.response, decision: outcome.decision ?? null, rule: outcome.rule ?? null }));
+    await recordAudit(this.#db, this.#entry('ok', this.#okFields(outcome)));
     this.#written = true;
   }
 

@@ -51,7 +51,13 @@ export function sessionRoutes(core: CoreContext): Hono<AppEnv> {
     }
     const outside = await refuseOutsideIpScope(core, c, principal);
     if (outside) return outside;
-    const token = await createSession(core.db, principal);
+    const audit = { tenantId: principal.tenantId, kind: 'api_write' as const, action: 'POST /api/session', principal: principal.keyPrefix, status: 'ok' as const, requestId: c.get('requestId'), ip: clientIp(c) };
+    // The session and its audit row commit together.
+    const token = await core.db.transaction().execute(async (trx) => {
+      const made = await createSession(trx, principal);
+      await recordAudit(trx, audit);
+      return made;
+    });
     setCookie(c, SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: 'Strict',
@@ -60,7 +66,6 @@ export function sessionRoutes(core: CoreContext): Hono<AppEnv> {
       secure: c.get('tls') === true,
       maxAge: Math.floor(SESSION_TTL_MS / 1000),
     });
-    await recordAudit(core.db, { tenantId: principal.tenantId, kind: 'api_write', action: 'POST /api/session', principal: principal.keyPrefix, status: 'ok', requestId: c.get('requestId'), ip: clientIp(c) });
     return c.json(await principalBody(core, principal));
   });
 
@@ -68,10 +73,12 @@ export function sessionRoutes(core: CoreContext): Hono<AppEnv> {
 
   routes.delete('/', requireAuth(core, { allowSession: true }), async (c) => {
     const token = getCookie(c, SESSION_COOKIE);
-    if (token) await deleteSession(core.db, token);
-    deleteCookie(c, SESSION_COOKIE, { path: '/' });
     const p = c.get('principal');
-    await recordAudit(core.db, { tenantId: p.tenantId, kind: 'api_write', action: 'DELETE /api/session', principal: p.keyPrefix, status: 'ok', requestId: c.get('requestId'), ip: clientIp(c) });
+    await core.db.transaction().execute(async (trx) => {
+      if (token) await deleteSession(trx, token);
+      await recordAudit(trx, { tenantId: p.tenantId, kind: 'api_write', action: 'DELETE /api/session', principal: p.keyPrefix, status: 'ok', requestId: c.get('requestId'), ip: clientIp(c) });
+    });
+    deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.body(null, 204);
   });
   return routes;
