@@ -1,14 +1,17 @@
 /**
  * Native ETH transfers: simulate, then execute as "a row before a transaction".
  *
- * Execution: chain reads (balance, pending nonce, EIP-1559 fees, gas) happen first; then one
- * database transaction locks the wallet row (`SELECT … FOR UPDATE`), takes the nonce (the larger
- * of `next_nonce` and the chain's pending count), checks funds
- * against the chain balance minus what this wallet's unmined transactions may still spend,
- * signs, stores the signed raw transaction as `queued`, advances the nonce and enqueues the
- * `tx-monitor` job, and commits. Only then is the raw transaction broadcast. Concurrent calls
- * from any process serialize on the row lock, so nonces never collide or leave a gap; a crash
- * after commit leaves a `queued` row that the monitor broadcasts (re-broadcast is harmless).
+ * Execution: chain reads (balance, pending nonce, EIP-1559 fees refused above
+ * `MAX_FEE_PER_GAS_GWEI`, gas) happen first; then one database transaction locks the wallet row
+ * (`SELECT … FOR UPDATE`), decides the policy, checks funds against the chain balance minus what
+ * this wallet's unmined transactions may still spend, checks the spend gate's confirmation code
+ * last (core/policy/confirmation.ts), takes the nonce (the larger of `next_nonce` and the chain's
+ * pending count), signs, stores the signed raw transaction as `queued`, advances the nonce,
+ * enqueues the `tx-monitor` job, writes the call's audit row (core/audit/scope.ts), and commits.
+ * Only then is the raw transaction broadcast. Concurrent calls from any process serialize on the
+ * row lock, so nonces never collide or leave a gap; a crash after commit leaves a `queued` row
+ * that the monitor broadcasts (re-broadcast is harmless). A node's rejection is stored without the
+ * signed payload ethers quotes in its messages (core/scrub.ts).
  */
 import { sql, type Transaction } from 'kysely';
 import { Transaction as EthersTransaction } from 'ethers';
