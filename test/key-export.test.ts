@@ -41,7 +41,7 @@ describe('key export: owner keys, ALLOW_KEY_EXPORT, four eyes', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'vp-key-export-'));
 
   before(async () => {
-    stack = await startStack({ env: { ALLOW_KEY_EXPORT: '1', EXPORT_CODE } });
+    stack = await startStack({ env: { ALLOW_KEY_EXPORT: '1', EXPORT_CODE, MAX_TX_ETH: '10' } });
     ownerA = await connectMcp(stack.url, stack.adminKey, 'streamable');
     ownerBKey = (await createKey(stack, 'owner', 'second owner')).key;
     adminKey = (await createKey(stack, 'admin', 'an admin')).key;
