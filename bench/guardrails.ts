@@ -1,6 +1,7 @@
 /**
  * `npm run bench:guardrails`: what issue 5's guardrails cost, each beside a baseline measured in
- * the same run, on the same database, interleaved with it.
+ * the same run, on the same database, interleaved with it; and what `execute_transfer` costs
+ * against the previous release (`--baseline-ref`).
  *
  * It starts an embedded Postgres (`.data/bench-guardrails`, wiped first) unless DATABASE_URL is
  * set and one anvil (automine) unless RPC_URLS is set, then two VaultPilot servers in this
@@ -29,19 +30,34 @@
  *   (merge, compile, `evaluateSends`) with every rule, without quiet hours, and with no rules.
  * - **execute_transfer** end to end over MCP (Streamable HTTP, the SDK's client), every rule vs
  *   no `POLICY_FILE`, sequentially and `--concurrency` in flight on as many wallets.
+ * - **execute_transfer against the previous release**: this working tree's server (candidate) vs
+ *   the server of `--baseline-ref` (default 5269a0d, the last commit before the audit row moved
+ *   into the send's transaction), checked out with `git worktree add --detach` under the OS temp
+ *   directory with this tree's `node_modules` linked in, and removed again at the end. Both run as
+ *   child processes (`node server/main.ts`, baseline-server.ts) with the same environment but
+ *   for `PORT` and `DATABASE_URL` (a fresh database each on the run's Postgres): the same anvil,
+ *   `POLICY_FILE` (every rule), agents and amounts, wallets funded with `anvil_setBalance`, no
+ *   worker. Sequential and `--concurrency` in flight on as many wallets, in `--release-rounds`
+ *   alternating blocks; besides the client's timings, each server's SQL statements, CPU and
+ *   event-loop use (server-probe.ts) and the CPU of Postgres and anvil, per op. When the ref
+ *   cannot be checked out (a shallow clone) the phase says why and is skipped; nothing else is.
  *
  * Each pair of arms runs in `--rounds` alternating blocks (A B, B A, A B, …) so drift on a shared
  * machine lands on both. It prints p50, p99, ops/s, SQL statements per op, CPU per op and
- * event-loop use, with the ratios measured ÷ baseline, and the sealing table; `--json FILE` also
- * writes everything. At the end it seals what is left and checks that every audit chain verifies
- * with no row unsealed and every row of `audit_events` in a chain, and that every wallet's chain
- * nonce equals its recorded sends; it exits 1 if not.
+ * event-loop use, with the ratios measured ÷ baseline, the sealing table and the release table
+ * (target: the candidate's ops/s at least 0.9× the release's); `--json FILE` also writes
+ * everything. At the end it seals what is left and checks that every audit chain verifies with no
+ * row unsealed and every row of `audit_events` in a chain, and that every wallet's chain nonce
+ * equals its recorded sends (in the release phase: per server's database, with one `ok` audit row
+ * per call); it exits 1 if not.
  *
  *   npm run bench:guardrails -- [--n 1000] [--transfers 200] [--writers 16] [--tenants 8]
- *     [--seal-rows 20000] [--concurrency 8] [--rounds 4] [--warmup 20] [--json FILE]
+ *     [--seal-rows 20000] [--concurrency 8] [--rounds 4] [--warmup 20] [--baseline-ref 5269a0d]
+ *     [--release-rounds 12] [--json FILE]
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
@@ -62,15 +78,21 @@ import { compilePolicy, mergePolicies, type RateLimits, type WalletPolicy } from
 import { evaluateSends } from '../core/policy/evaluate.ts';
 import { createTenant } from '../core/tenants.ts';
 import { getWalletByAgent } from '../core/wallets/service.ts';
-import { parseEther } from 'ethers';
+import { parseEther, toBeHex } from 'ethers';
 import { generateFernetKey } from '../keyproviders/fernet.ts';
-import { startInfra, startVaultPilot, type Infra, type VaultPilotStack } from './infra.ts';
+import { benchEnv, startInfra, startVaultPilot, type Infra, type VaultPilotStack } from './infra.ts';
+import { checkoutRef, createArmDatabase, describeHead, queryDatabase, startServerProcess, type ServerProcess } from './baseline-server.ts';
+import type { ProbeReading } from './server-probe.ts';
+import { freePort } from '../scripts/embedded/free-port.ts';
 import { floorProvider, randomAddress } from './floor.ts';
 import { installSqlCounter, setSqlTag, sqlCounts, type SqlCounts } from './db-count.ts';
 import { postmasterPid, sampleCpu } from './proc-cpu.ts';
 import { sampleConcurrent, sampleSequential, summarizeSamples, type Sample } from './stats.ts';
 import { markdownTable, ms, rate, ratio, rounded, withRatios, type ResultRow } from './report.ts';
 import { createCleanup } from './cleanup.ts';
+
+/** The release the release phase compares with: the last commit before the guardrails of issue 6. */
+const DEFAULT_BASELINE_REF = '5269a0d';
 
 const USAGE = `usage: npm run bench:guardrails -- [options]
   --n N            operations per arm in the audit, rate-limit and policy phases (default 1000)
@@ -81,6 +103,9 @@ const USAGE = `usage: npm run bench:guardrails -- [options]
   --concurrency K  execute_transfer calls in flight, one wallet each (default 8)
   --rounds R       alternating blocks per pair of arms (default 4)
   --warmup N       unrecorded warm-up operations per arm (default 20; concurrent: per caller, at least 2)
+  --baseline-ref REF  git ref whose server the release phase measures this tree against (default ${DEFAULT_BASELINE_REF})
+  --release-rounds R  alternating blocks per pair in the release phase (default 12: shorter blocks than --rounds,
+                   as the two servers are separate processes whose ratio drifts more on a shared machine)
   --json FILE      also write the results as JSON
 Uses DATABASE_URL / RPC_URLS when set (RPC_URLS must be an anvil-style dev chain whose dev account 0 holds ETH).`;
 
@@ -102,6 +127,8 @@ interface Options {
   concurrency: number;
   rounds: number;
   warmup: number;
+  baselineRef: string;
+  releaseRounds: number;
   json: string | undefined;
 }
 
@@ -117,6 +144,8 @@ function parseOptions(argv: string[]): Options {
       concurrency: { type: 'string' },
       rounds: { type: 'string' },
       warmup: { type: 'string' },
+      'baseline-ref': { type: 'string' },
+      'release-rounds': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -141,8 +170,17 @@ function parseOptions(argv: string[]): Options {
     concurrency: int('concurrency', values.concurrency, 8, 1, 64),
     rounds: int('rounds', values.rounds, 4, 1, 100),
     warmup: int('warmup', values.warmup, 20, 0, 10_000),
+    baselineRef: baselineRef(values['baseline-ref']),
+    releaseRounds: int('release-rounds', values['release-rounds'], 12, 1, 1000),
     json: values.json === undefined ? undefined : path.resolve(values.json),
   };
+}
+
+/** `--baseline-ref`: a ref name or commit id, never an option git would parse. */
+function baselineRef(v: string | undefined): string {
+  if (v === undefined) return DEFAULT_BASELINE_REF;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/~^-]*$/.test(v)) throw new Error(`--baseline-ref must be a git ref or commit id (got "${v}")`);
+  return v;
 }
 
 function step(msg: string): void {
@@ -511,6 +549,343 @@ function sealTable(seal: SealResults): string {
   );
 }
 
+/** JSON-RPC call to the bench chain (anvil_setBalance, eth_getTransactionCount). */
+async function chainRpc(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+/**
+ * `xact_commit` of the database `url` names (pg_stat_database). A backend reports its counts when
+ * it goes idle, or up to 10 s later when it reported less than a second before, and when it exits:
+ * read it after the servers stopped for a total that includes all their transactions.
+ */
+async function databaseCommits(url: string): Promise<number> {
+  return queryDatabase(url, async (c) => Number((await c.query<{ n: string }>('select xact_commit::text as n from pg_stat_database where datname = current_database()')).rows[0]!.n));
+}
+
+/** What one arm of the release phase cost per op, beyond the client-side timings of its row. */
+interface ReleaseCost {
+  /** Statements the arm's server process ran per op (every pool; server-probe.ts). */
+  sqlPerOp: number;
+  /** Time those statements took per op, from sending to result (so it includes waiting for the server's event loop), ms. */
+  sqlMsPerOp: number;
+  /** CPU of the arm's server process per op, ms. */
+  serverCpuMsPerOp: number;
+  /** Share of the blocks' wall time the server's event loop was busy (0-1). */
+  serverLoopBusy: number;
+  /** CPU of Postgres (postmaster and every backend) and of anvil per op, ms; null when not visible (DATABASE_URL, RPC_URLS). */
+  pgCpuMsPerOp: number | null;
+  anvilCpuMsPerOp: number | null;
+}
+
+/** A row of the release table: the client's timings (`summary`: CPU and loop busy of the benchmark process) and the arm's costs. */
+type ReleaseRow = ResultRow & { cost: ReleaseCost };
+
+/** What the release phase measured, or why it was skipped. */
+interface ReleaseResults {
+  ref: string;
+  /** The candidate: `HEAD <id>`, with `+ uncommitted changes` when the working tree differs. */
+  candidate: string | null;
+  commit: string | null;
+  subject: string | null;
+  /** Why the phase did not run; null when it ran. */
+  skipped: string | null;
+  rows: ReleaseRow[];
+  /**
+   * Transactions committed in each server's database per op (pg_stat_database), sequential and
+   * concurrent blocks together, from before the first block to after the server stopped (so its
+   * shutdown, and setup transactions not yet reported at the start, count too: alike for both).
+   */
+  commitsPerOp: Record<string, number>;
+  /** Longest the chain took, after the phase, to mine every send a wallet had recorded (0: none was left), ms. */
+  chainCatchUpMs: number;
+  /** Lines each server logged (LOG_LEVEL=warn) after it was up. */
+  logLines: Record<string, number>;
+  /** Load average (1, 5, 15 min) when the phase started and when it ended. */
+  loadBefore: number[];
+  loadAfter: number[];
+  problems: string[];
+}
+
+/** One server of the release phase, with its callers. */
+interface ReleaseArmServer {
+  kind: 'vaultpilot' | 'floor';
+  /** `candidate` or `baseline`. */
+  name: string;
+  /** Which code it runs: `this tree (HEAD …)` or the ref. */
+  label: string;
+  server: ServerProcess;
+  databaseUrl: string;
+  /** Client 0 is also the sequential caller; client w the concurrent caller on wallet w. */
+  clients: Client[];
+  /** execute_transfer calls made (warm-up included). */
+  calls: number;
+}
+
+/** Shared inputs of {@link measureAgainstRelease}. */
+interface ReleaseSetup {
+  root: string;
+  dataDir: string;
+  infra: Infra;
+  opts: Options;
+  /** The policy file of the every-rule server (its `agents` list holds these agents). */
+  policyFile: string;
+  fernetKey: string;
+  seqAgent: string;
+  multiAgents: string[];
+  /** The next allowlisted recipient (shared with the other transfer phases). */
+  nextTo: () => string;
+}
+
+/**
+ * The release phase: `execute_transfer` over MCP on this working tree's server against the server
+ * of `opts.baselineRef`, both as child processes (`node server/main.ts`, bench/baseline-server.ts)
+ * with the same environment but for `PORT` and `DATABASE_URL` (a fresh database each on the
+ * run's cluster): same anvil, same `POLICY_FILE` (every rule), same Fernet and admin key, same
+ * agents, wallets funded with `anvil_setBalance`, no worker (tx-monitor jobs just queue, audit
+ * rows stay unsealed, transactions stay `broadcast`: alike for both). Sequential, then `K` in
+ * flight on `K` wallets, each in alternating blocks. Per block, the servers' own counters
+ * (server-probe.ts: SQL statements, CPU, event loop) and the CPU of Postgres and anvil from `/proc`.
+ * Skipped, with the reason, when the ref cannot be checked out. Everything it starts it stops
+ * before returning, and `defer`s the same for a failure.
+ */
+async function measureAgainstRelease(s: ReleaseSetup): Promise<ReleaseResults> {
+  const { opts, infra } = s;
+  const K = opts.concurrency;
+  const loadBefore = loadavg();
+  const results: ReleaseResults = { ref: opts.baselineRef, candidate: null, commit: null, subject: null, skipped: null, rows: [], commitsPerOp: {}, chainCatchUpMs: 0, logLines: {}, loadBefore, loadAfter: loadBefore, problems: [] };
+  step(`execute_transfer against the release: checking out ${opts.baselineRef} with git worktree add --detach under ${tmpdir()}`);
+  const checkout = await checkoutRef(s.root, opts.baselineRef);
+  if ('skipped' in checkout) {
+    step(`SKIPPING execute_transfer against the release: ${checkout.skipped}`);
+    results.skipped = checkout.skipped;
+    return results;
+  }
+  defer(`worktree of ${opts.baselineRef}`, checkout.remove);
+  results.commit = checkout.commit;
+  results.subject = checkout.subject;
+  const head = await describeHead(s.root);
+  results.candidate = head;
+  const adminKey = `vp_bench_admin_${randomBytes(16).toString('hex')}`;
+  const auth = { Authorization: `Bearer ${adminKey}` };
+  const rpcUrl = infra.rpcUrls[0]!;
+  const agents = [s.seqAgent, ...s.multiAgents];
+  const arms: ReleaseArmServer[] = [];
+  const databases: Array<{ drop: () => Promise<void> }> = [];
+  const stopAll = async () => {
+    for (const arm of arms) await Promise.all(arm.clients.splice(0).map((c) => c.close().catch(() => undefined)));
+    for (const arm of arms) await arm.server.stop();
+  };
+  try {
+    for (const [kind, name, cwd, label] of [
+      ['vaultpilot', 'candidate', s.root, `this tree (${head})`],
+      ['floor', 'baseline', checkout.dir, checkout.commit.startsWith(opts.baselineRef) ? opts.baselineRef : `${opts.baselineRef} (${checkout.commit.slice(0, 7)})`],
+    ] as const) {
+      const db = await createArmDatabase(infra.databaseUrl, `vp_release_${name}`);
+      defer(`database ${db.name}`, db.drop);
+      databases.push(db);
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      // The whole environment, the same for both but for the port and the database.
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? tmpdir(),
+        ...benchEnv(infra, path.join(s.dataDir, `release-${name}`)),
+        PORT: String(port),
+        DATABASE_URL: db.url,
+        FERNET_KEY: s.fernetKey,
+        ADMIN_API_KEY: adminKey,
+        POLICY_FILE: s.policyFile,
+        LOG_LEVEL: 'warn',
+      };
+      step(`release phase: starting the ${name} server, ${label}: node server/main.ts in ${cwd} on ${url}, database ${db.name}`);
+      const server = await startServerProcess({ label: `${name} server`, cwd, env, url });
+      defer(`${name} server`, server.stop);
+      const arm: ReleaseArmServer = { kind, name, label, server, databaseUrl: db.url, clients: [], calls: 0 };
+      arms.push(arm);
+      for (let w = 0; w < Math.max(1, K); w++) arm.clients.push(await connectMcp(new URL('/mcp', url), auth));
+      for (const agent of agents) {
+        const r = await callTool<{ wallet: { address: string } }>(arm.clients[0]!, 'spin_up_wallet', { agent_id: agent });
+        await chainRpc(rpcUrl, 'anvil_setBalance', [r.wallet.address, toBeHex(parseEther('100'))]);
+      }
+    }
+    defer('release phase clients and servers', stopAll);
+
+    const send = (arm: ReleaseArmServer, client: Client, agent: string) => {
+      arm.calls++;
+      return transfer(client, agent, s.nextTo());
+    };
+    const [candidate, baseline] = arms as [ReleaseArmServer, ReleaseArmServer];
+    const pgPid = infra.postgresDir ? postmasterPid(infra.postgresDir) : undefined;
+    const groups: Array<{ group: string; label: (a: ReleaseArmServer) => string; run: (a: ReleaseArmServer, count: number, warmup: number) => Promise<Sample> }> = [
+      {
+        group: 'release-seq',
+        label: (a) => `${a.name === 'candidate' ? 'this tree' : a.label}, sequential`,
+        run: (a, count, warmup) => sampleSequential(count, warmup, () => send(a, a.clients[0]!, s.seqAgent)),
+      },
+      {
+        group: 'release-conc',
+        label: (a) => `${a.name === 'candidate' ? 'this tree' : a.label}, ${K} in flight, ${K} wallets`,
+        run: (a, count, warmup) => sampleConcurrent(count, K, warmup === 0 ? 0 : Math.max(2, Math.ceil(warmup / K)), (w) => send(a, a.clients[w]!, s.multiAgents[w]!)),
+      },
+    ];
+    const warmup = Math.ceil(opts.warmup / 2);
+    const commitsBefore = await Promise.all(arms.map((a) => databaseCommits(a.databaseUrl)));
+    const rounds = opts.releaseRounds;
+    const per = Math.max(1, Math.ceil(opts.transfers / rounds));
+    for (const g of groups) {
+      step(`release phase, ${g.group === 'release-seq' ? 'sequential' : `${K} in flight on ${K} wallets`}: ${per * rounds} per arm in ${rounds} alternating blocks`);
+      const pair = [candidate, baseline];
+      const samples: Sample[][] = [[], []];
+      const totals = pair.map(() => ({ ops: 0, statements: 0, sqlMs: 0, cpuMs: 0, loopActive: 0, loopTotal: 0, pgS: 0 as number | null, anvilS: 0 as number | null }));
+      for (let r = 0; r < rounds; r++) {
+        for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+          const arm = pair[i]!;
+          const t = totals[i]!;
+          const before: ProbeReading = await arm.server.probe();
+          const sampler = sampleCpu({ postgres: pgPid, anvil: infra.anvilPid });
+          const sample = await g.run(arm, per, r === 0 ? warmup : 0);
+          const cpu = sampler.stop().seconds;
+          const after = await arm.server.probe();
+          samples[i]!.push(sample);
+          t.ops += sample.latenciesMs.length + sample.warmup;
+          t.statements += after.statements - before.statements;
+          t.sqlMs += after.sqlMs - before.sqlMs;
+          t.cpuMs += after.cpuMs - before.cpuMs;
+          t.loopActive += after.loopActiveMs - before.loopActiveMs;
+          t.loopTotal += after.loopActiveMs + after.loopIdleMs - before.loopActiveMs - before.loopIdleMs;
+          t.pgS = t.pgS === null || cpu.postgres === undefined ? null : t.pgS + cpu.postgres;
+          t.anvilS = t.anvilS === null || cpu.anvil === undefined ? null : t.anvilS + cpu.anvil;
+        }
+      }
+      pair.forEach((arm, i) => {
+        const t = totals[i]!;
+        results.rows.push({
+          group: g.group,
+          kind: arm.kind,
+          label: g.label(arm),
+          summary: summarizeSamples(samples[i]!),
+          cost: {
+            sqlPerOp: t.statements / t.ops,
+            sqlMsPerOp: t.sqlMs / t.ops,
+            serverCpuMsPerOp: t.cpuMs / t.ops,
+            serverLoopBusy: t.loopTotal > 0 ? t.loopActive / t.loopTotal : Number.NaN,
+            pgCpuMsPerOp: t.pgS === null ? null : (t.pgS * 1000) / t.ops,
+            anvilCpuMsPerOp: t.anvilS === null ? null : (t.anvilS * 1000) / t.ops,
+          },
+        });
+      });
+    }
+    withRatios(results.rows);
+    for (const arm of arms) results.logLines[arm.name] = arm.server.logLines();
+    await stopAll();
+    // An idle backend may hold its counts back for up to 10 s, an exiting one reports them: read
+    // after the servers stopped (their shutdown's few transactions included).
+    const commitsAfter = await Promise.all(arms.map((a) => databaseCommits(a.databaseUrl)));
+    arms.forEach((a, i) => {
+      const ops = results.rows.filter((r) => r.kind === a.kind).reduce((n, r) => n + r.summary.n + r.summary.warmup, 0);
+      // Less the first reading's own transaction (the second one's is not counted yet).
+      results.commitsPerOp[a.name] = (commitsAfter[i]! - commitsBefore[i]! - 1) / ops;
+    });
+
+    // Checks, per arm database: nonces on chain equal recorded sends, nothing failed, and one
+    // `ok` audit row per call (the candidate's committed with the send, the baseline's after it).
+    for (const arm of arms) {
+      await queryDatabase(arm.databaseUrl, async (c) => {
+        const sends = await c.query<{ id: string; address: string; sent: string; failed: string }>(`
+          select w.id, w.address, count(t.id) filter (where t.status <> 'failed')::text as sent, count(t.id) filter (where t.status = 'failed')::text as failed
+          from wallets w left join transactions t on t.wallet_id = w.id group by w.id, w.address`);
+        let sent = 0;
+        for (const row of sends.rows) {
+          sent += Number(row.sent);
+          if (Number(row.failed) > 0) results.problems.push(`release phase, ${arm.name}: ${row.address}: ${row.failed} failed transactions`);
+          // Nothing follows these transactions (no worker): give the chain a moment to mine what it accepted.
+          const waitFrom = Date.now();
+          let onChain = Number(await chainRpc(rpcUrl, 'eth_getTransactionCount', [row.address, 'latest']));
+          const behind = onChain < Number(row.sent);
+          while (onChain < Number(row.sent) && Date.now() - waitFrom < 30_000) {
+            await sleep(200);
+            onChain = Number(await chainRpc(rpcUrl, 'eth_getTransactionCount', [row.address, 'latest']));
+          }
+          if (behind && onChain === Number(row.sent)) results.chainCatchUpMs = Math.max(results.chainCatchUpMs, Date.now() - waitFrom);
+          if (onChain !== Number(row.sent)) {
+            // Where it stops: the first recorded nonce the chain has not mined, as the node sees it.
+            const first = await c.query<{ nonce: string; tx_hash: string; status: string }>(`select nonce::text, tx_hash, status from transactions where wallet_id = $1 and nonce >= $2 order by nonce limit 1`, [row.id, onChain]);
+            const f = first.rows[0];
+            const seen = f ? ((await chainRpc(rpcUrl, 'eth_getTransactionByHash', [f.tx_hash])) as { blockNumber?: string | null } | null) : null;
+            const pending = Number(await chainRpc(rpcUrl, 'eth_getTransactionCount', [row.address, 'pending']));
+            const node = !f ? '' : seen === null ? `; the node does not know nonce ${f.nonce} (${f.tx_hash}, recorded ${f.status})` : `; nonce ${f.nonce} is ${seen.blockNumber ? 'mined' : 'pending'} on the node`;
+            results.problems.push(`release phase, ${arm.name}: ${row.address}: ${row.sent} recorded sends but chain nonce ${onChain} (pending ${pending}) after 30 s${node}`);
+          }
+        }
+        if (sent !== arm.calls) results.problems.push(`release phase, ${arm.name}: ${sent} recorded sends for ${arm.calls} execute_transfer calls`);
+        const audit = await c.query<{ ok: string; other: string }>(`
+          select count(*) filter (where status = 'ok')::text as ok, count(*) filter (where status <> 'ok')::text as other
+          from audit_events where action = 'execute_transfer'`);
+        const a = audit.rows[0]!;
+        if (Number(a.ok) !== arm.calls || Number(a.other) !== 0) results.problems.push(`release phase, ${arm.name}: ${a.ok} ok and ${a.other} other execute_transfer audit rows for ${arm.calls} calls`);
+      });
+    }
+  } finally {
+    await stopAll();
+    for (const db of databases) await db.drop().catch((err: unknown) => step(`dropping a release-phase database failed: ${err instanceof Error ? err.message : String(err)}`));
+    await checkout.remove();
+  }
+  results.loadAfter = loadavg();
+  return results;
+}
+
+/** The release table: the client's timings and ratios, then what each arm cost per op on the server, Postgres and anvil. */
+function releaseTable(rows: ReleaseRow[]): string {
+  const f = (v: number | null) => (v === null || Number.isNaN(v) ? 'n/a' : ms(v));
+  return markdownTable(
+    ['measurement', 'n', 'in flight', 'p50 ms', 'p99 ms', 'ops/s', '÷ baseline p50', '÷ baseline ops/s', 'SQL/op', 'SQL ms/op', 'server CPU ms/op', 'server loop busy', 'Postgres CPU ms/op', 'anvil CPU ms/op', 'bench CPU ms/op'],
+    rows.map((r) => [
+      r.kind === 'floor' ? `  baseline: ${r.label}` : r.label,
+      String(r.summary.n),
+      String(r.summary.concurrency),
+      ms(r.summary.p50Ms),
+      ms(r.summary.p99Ms),
+      rate(r.summary.callsPerSec),
+      r.ratio ? ratio(r.ratio.p50) : '',
+      r.ratio ? ratio(r.ratio.callsPerSec) : '',
+      r.cost.sqlPerOp.toFixed(1),
+      f(r.cost.sqlMsPerOp),
+      f(r.cost.serverCpuMsPerOp),
+      `${Math.round(r.cost.serverLoopBusy * 100)}%`,
+      f(r.cost.pgCpuMsPerOp),
+      f(r.cost.anvilCpuMsPerOp),
+      ms(r.summary.cpuMsPerCall),
+    ]),
+    [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
+  );
+}
+
+/** Throughput ratio the issue asks of the candidate against the release (ops/s, candidate ÷ baseline). */
+const RELEASE_TARGET = 0.9;
+
+/** The release phase's part of the report: what ran, its table and the target, or why it was skipped. */
+function releaseReport(rel: ReleaseResults, opts: Options): string {
+  if (rel.skipped) return `execute_transfer against ${rel.ref}: SKIPPED (${rel.skipped}).\n\n`;
+  const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
+  const verdicts = rel.rows
+    .filter((r) => r.kind === 'floor' && r.ratio)
+    .map((r) => `${r.summary.concurrency === 1 ? 'sequential' : `${r.summary.concurrency} in flight`} ${ratio(r.ratio!.callsPerSec)} (${r.ratio!.callsPerSec >= RELEASE_TARGET ? 'met' : 'NOT MET'})`);
+  const logs = Object.entries(rel.logLines).filter(([, n]) => n > 0);
+  return [
+    `execute_transfer (MCP, every rule) against the release: this tree's server (${rel.candidate}) vs the server of ${rel.ref} (${rel.subject!.length > 72 ? `${rel.subject!.slice(0, 71)}…` : rel.subject}), both child processes (node server/main.ts) with the same environment and POLICY_FILE (every rule), the same anvil and a database each on the same Postgres, no worker; ${opts.releaseRounds} alternating blocks per pair. Ratios are candidate ÷ baseline. SQL/op, SQL ms/op, server CPU and loop busy: the arm's server process (server-probe.ts); Postgres and anvil CPU: from /proc during the arm's blocks; all per op, warm-up included. Bench CPU: this process (the MCP clients; the idle in-process servers and worker). Load average (1 / 5 / 15 min): ${load(rel.loadBefore)} before, ${load(rel.loadAfter)} after.`,
+    '',
+    releaseTable(rel.rows),
+    '',
+    `target ops/s ≥ ${RELEASE_TARGET.toFixed(2)}× of the baseline: ${verdicts.join(', ')}. Transactions committed per op in each server's database (pg_stat_database): ${Object.entries(rel.commitsPerOp).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}.${rel.chainCatchUpMs > 0 ? ` After the phase the chain took up to ${(rel.chainCatchUpMs / 1000).toFixed(1)} s to mine every accepted send (nothing follows them without a worker).` : ''}${logs.length > 0 ? ` Server log lines (LOG_LEVEL=warn) during the phase: ${logs.map(([k, n]) => `${k} ${n}`).join(', ')}.` : ''}`,
+    '',
+    '',
+  ].join('\n');
+}
+
 async function main(opts: Options): Promise<number> {
   const root = path.resolve(import.meta.dirname, '..');
   process.chdir(root);
@@ -678,10 +1053,13 @@ async function main(opts: Options): Promise<number> {
   ], opts.transfers, rounds, Math.ceil(warmup / 2), settleAfter);
   withRatios(rows);
 
+  // d. execute_transfer against the previous release: both servers as child processes.
+  const release = await measureAgainstRelease({ root, dataDir, infra, opts, policyFile, fernetKey, seqAgent, multiAgents, nextTo });
+
   // Checks: after a final seal, every chain intact, nothing unsealed and every row in a chain;
   // nonces match recorded sends; nothing failed.
   step('checks: final seal, audit chains, nonces');
-  const problems: string[] = [...seal.problems];
+  const problems: string[] = [...seal.problems, ...release.problems];
   await sealAuditLog(ctx.db);
   const audit = await verifyAuditLog(ctx.db);
   for (const chain of audit.chains) {
@@ -722,6 +1100,7 @@ async function main(opts: Options): Promise<number> {
   out.write(`${table(rows)}\n\n`);
   out.write(`Audit sealing (${opts.sealRows} rows, ${W} writers over ${opts.tenants} tenants). Controlled: the worker was stopped, the rows inserted, then one sealAuditLog call timed alone; its rows/s ÷ the fastest recordAudit rate above (${seal.fastestInsert.label}) above 1 means one sealer keeps up with those writers. End to end: a new worker sealing every 250 ms while the same writers insert. CPU: this Node process and Postgres (all backends), per 1000 rows sealed.\n\n`);
   out.write(`${sealTable(seal)}\n\n`);
+  out.write(releaseReport(release, opts));
   out.write(problems.length === 0 ? `checks: after a final seal, ${audit.chains.length} audit chains (${auditRows} rows, every row of audit_events) verify with ${auditUnsealed} unsealed; every wallet's chain nonce equals its recorded sends; no failed transactions.\n` : `CHECKS FAILED:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
   const totalS = (performance.now() - started) / 1000;
   out.write(`total ${totalS.toFixed(1)} s\n`);
@@ -734,6 +1113,7 @@ async function main(opts: Options): Promise<number> {
       policyFile: yaml,
       results: rows,
       sealing: seal,
+      release,
       checks: { ok: problems.length === 0, problems, auditChains: audit.chains.length, auditRows, auditUnsealed, storedRows },
       totalSeconds: totalS,
     };
