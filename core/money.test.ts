@@ -11,6 +11,10 @@ test('parseEthAmount: decimal strings and JSON numbers to wei, exactly', () => {
   assert.equal(parseEthAmount('amount_eth', 1e-7), 10n ** 11n);
   assert.equal(parseEthAmount('amount_eth', 2.5e3), 2500n * 10n ** 18n);
   assert.equal(parseEthAmount('amount_eth', ' 0.015 '), 15n * 10n ** 15n);
+  // The largest amount there is: 2^256 - 1 wei.
+  const max = 2n ** 256n - 1n;
+  assert.equal(parseEthAmount('amount_eth', `${max / 10n ** 18n}.${(max % 10n ** 18n).toString().padStart(18, '0')}`), max);
+  assert.equal(parseEthAmount('amount_eth', `${'0'.repeat(100)}1`), 10n ** 18n);
 });
 
 test('parseEthAmount: each rule names the field', () => {
@@ -21,6 +25,9 @@ test('parseEthAmount: each rule names the field', () => {
     ['abc', /decimal/],
     ['1e5', /decimal/],
     ['0.0000000000000000001', /18 decimals/],
+    // Wider than ethers' fixed-width parser: was its bare overflow error, an INTERNAL (fuzz test).
+    ['9'.repeat(200), /more ETH than can exist/],
+    [`${(2n ** 256n).toString()}`, /more ETH than can exist/],
     [Number.NaN, /finite/],
     [null, /decimal string/],
     [true, /decimal string/],

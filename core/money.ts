@@ -3,7 +3,7 @@
  * compatibility, JSON numbers) become wei as `bigint` here, and leave as decimal strings via
  * ethers' `formatUnits`.
  */
-import { formatUnits, getAddress, isAddress, parseUnits } from 'ethers';
+import { formatUnits, getAddress, isAddress } from 'ethers';
 import { ValidationError } from './errors.ts';
 
 const DECIMAL_RE = /^(\d+)(?:\.(\d+))?$/;
@@ -24,6 +24,22 @@ export function numberToDecimal(value: number): string {
   return `${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
+/** The most wei an EVM value or balance can hold: 2^256 - 1. */
+export const MAX_WEI = 2n ** 256n - 1n;
+
+/**
+ * The decimal `int.frac` (digits only; `frac` at most `decimals` long) in units of 10^-decimals,
+ * exactly, or `null` when that is more than {@link MAX_WEI}. (ethers' `parseUnits` throws a bare
+ * overflow error for numbers wider than its fixed width instead.)
+ */
+export function decimalToUnits(int: string, frac: string, decimals: number): bigint | null {
+  const digits = int.replace(/^0+/, '');
+  // MAX_WEI has 78 digits: anything with more is above it, and is not worth a BigInt.
+  if (digits.length + decimals > 78) return null;
+  const units = BigInt(digits || '0') * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, '0') || '0');
+  return units > MAX_WEI ? null : units;
+}
+
 /**
  * Parses an ETH amount into wei.
  *
@@ -31,7 +47,7 @@ export function numberToDecimal(value: number): string {
  * @param value - decimal string like "0.015" (at most 18 decimals), or a finite JSON number.
  * @returns wei, strictly positive.
  * @throws {ValidationError} `INVALID_AMOUNT` naming the field and the broken rule: not a decimal,
- *   negative, zero, or more than 18 decimals.
+ *   negative, zero, more than 18 decimals, or more than 2^256 - 1 wei.
  */
 export function parseEthAmount(field: string, value: unknown): bigint {
   let text: string;
@@ -47,7 +63,8 @@ export function parseEthAmount(field: string, value: unknown): bigint {
   const m = DECIMAL_RE.exec(text);
   if (!m) throw new ValidationError(field, `must be a decimal number of ETH such as "0.01" (got "${text.slice(0, 40)}")`, 'INVALID_AMOUNT');
   if ((m[2] ?? '').length > 18) throw new ValidationError(field, 'has more than 18 decimals (1 wei = 0.000000000000000001 ETH)', 'INVALID_AMOUNT');
-  const wei = parseUnits(text, 18);
+  const wei = decimalToUnits(m[1]!, m[2] ?? '', 18);
+  if (wei === null) throw new ValidationError(field, 'is more ETH than can exist (at most 2^256 - 1 wei)', 'INVALID_AMOUNT');
   if (wei === 0n) throw new ValidationError(field, 'must be greater than zero', 'INVALID_AMOUNT');
   return wei;
 }

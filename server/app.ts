@@ -27,6 +27,7 @@ import { dnsRebindingGuard } from './middleware/dns-rebinding/index.ts';
 import { detectTls } from './middleware/request-origin/index.ts';
 import { securityHeaders } from './middleware/secure-headers/index.ts';
 import { storableInput } from './middleware/storable-input/index.ts';
+import { closeOnUnreadBody } from './middleware/unread-body/index.ts';
 
 /** The app and what a graceful shutdown must close (open SSE sessions). */
 export interface BuiltApp {
@@ -57,6 +58,7 @@ export function buildApp(core: CoreContext): BuiltApp {
   // The HTTP edge (docs/security.md#http-edge): TLS as a trusted proxy reports it, response
   // headers on /api and /admin, Host/Origin and body limits on MCP before authentication.
   app.use('*', detectTls(core.config));
+  app.use('*', closeOnUnreadBody());
   app.use('/api/*', securityHeaders());
   app.use('/admin/*', securityHeaders());
   const rebinding = dnsRebindingGuard(core.config);

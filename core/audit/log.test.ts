@@ -60,4 +60,8 @@ test('stored strings are valid Unicode for Postgres: NUL and unpaired surrogates
   assert.deepEqual(redactSecrets({ 'k\u0000': 'a\u0000b\ud800c' }), { 'k\ufffd': 'a\ufffdb\ufffdc' });
   const cut = redactSecrets({ s: 'x'.repeat(2000) }, { maxStringLength: 100 }) as { s: string };
   assert.equal(cut.s, `${'x'.repeat(100)}… [1900 more characters]`);
+  // A cut never splits a surrogate pair (fuzz test: 5,000 characters of emoji made the refusal's audit row fail).
+  const emoji = redactSecrets({ s: '\u{1F600}'.repeat(100) }, { maxStringLength: 51 }) as { s: string };
+  assert.equal(emoji.s, `${'\u{1F600}'.repeat(25)}… [150 more characters]`);
+  assert.ok(emoji.s.isWellFormed());
 });

@@ -49,10 +49,15 @@ export interface RedactOptions {
   maxStringLength?: number;
 }
 
-/** A string as stored: valid Unicode for Postgres (NUL and unpaired surrogates become U+FFFD), cut when too long. */
+/**
+ * A string as stored: valid Unicode for Postgres (NUL and unpaired surrogates become U+FFFD), cut
+ * when too long, never between the two halves of a surrogate pair (a lone half is not storable).
+ */
 function storableString(text: string, max: number): string {
   const clean = isUnstorable(text) ? text.replaceAll('\u0000', '\ufffd').toWellFormed() : text;
-  return clean.length > max ? `${clean.slice(0, max)}… [${clean.length - max} more characters]` : clean;
+  if (clean.length <= max) return clean;
+  const end = /[\ud800-\udbff]/.test(clean[max - 1] ?? '') ? max - 1 : max;
+  return `${clean.slice(0, end)}… [${clean.length - end} more characters]`;
 }
 
 /**

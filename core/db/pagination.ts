@@ -5,11 +5,19 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { ValidationError } from '../errors.ts';
+import { isUuid } from '../validation/uuid.ts';
 
 /** Encodes the `(created_at, id)` key of the last row of a page. */
 export function encodeCursor(at: Date, id: string): string {
   return Buffer.from(JSON.stringify([at.toISOString(), id])).toString('base64url');
 }
+
+/**
+ * The time of a cursor as {@link encodeCursor} writes it (`toISOString` of a row's time: a
+ * four-digit year). Other dates JavaScript reads, such as years before 4713 BC, are out of
+ * Postgres's timestamp range: the query failed with a 500 (fuzz test).
+ */
+const CURSOR_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /**
  * Decodes a cursor made by {@link encodeCursor}.
@@ -18,7 +26,7 @@ export function encodeCursor(at: Date, id: string): string {
 export function decodeCursor(cursor: string): [Date, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0])) && /^[0-9a-f-]{36}$/i.test(v[1])) {
+    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'string' && CURSOR_TIME_RE.test(v[0]) && !Number.isNaN(Date.parse(v[0])) && isUuid(v[1])) {
       return [new Date(v[0]), v[1]];
     }
   } catch {

@@ -125,6 +125,10 @@ test('schema: amounts normalize, numbers are read as decimals, bad values name t
   assert.equal(bad.success, false);
   const paths = bad.error!.issues.map((i) => i.path.join('.')).sort();
   assert.deepEqual(paths, ['', 'allowed_chains', 'max_tx_eth', 'quiet_hours.start', 'quiet_hours.timezone'].sort());
+  // More than 2^256 - 1 wei is refused here, before compilePolicy's parseUnits would overflow.
+  const huge = walletPolicySchema.safeParse({ spend_cap_7d_eth: '9'.repeat(200) });
+  assert.equal(huge.success, false);
+  assert.deepEqual(huge.error!.issues.map((i) => i.path.join('.')), ['spend_cap_7d_eth']);
 });
 
 test('policy file: AgentVault rate_limits carry over; errors give file, line and column', () => {

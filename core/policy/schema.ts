@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { getAddress, isAddress, parseUnits } from 'ethers';
-import { numberToDecimal } from '../money.ts';
+import { decimalToUnits, numberToDecimal } from '../money.ts';
 
 const ETH_RE = /^\d+(\.\d{1,18})?$/;
 
@@ -19,6 +19,11 @@ const ethAmount = z
     const text = typeof v === 'number' ? (Number.isFinite(v) && v >= 0 ? numberToDecimal(v) : '') : v.trim();
     if (!ETH_RE.test(text)) {
       ctx.addIssue({ code: 'custom', message: `must be a decimal ETH amount ≥ 0 with at most 18 decimals, such as "0.5" (got ${JSON.stringify(v)})` });
+      return z.NEVER;
+    }
+    const [int = '', frac = ''] = text.split('.');
+    if (decimalToUnits(int, frac, 18) === null) {
+      ctx.addIssue({ code: 'custom', message: 'is more ETH than can exist (at most 2^256 - 1 wei)' });
       return z.NEVER;
     }
     return text.replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');

@@ -12,6 +12,7 @@ import type { Database, StrategyRow, StrategyRunRow } from '../db/types.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { ethAmount, type EthAmount } from '../money.ts';
 import { olderThan, toPage } from '../db/pagination.ts';
+import { isUuid } from '../validation/uuid.ts';
 import { gatePurpose, needsConfirmation } from '../transactions/transfer.ts';
 import { checkCode } from '../policy/confirmation.ts';
 import { getWalletByAgent, parseAgentId } from '../wallets/service.ts';
@@ -139,7 +140,7 @@ export type StrategyRef = { label: unknown } | { id: string };
 async function findJoined(ctx: CoreContext, principal: Principal, ref: StrategyRef): Promise<Joined> {
   let row: Joined | undefined;
   if ('id' in ref) {
-    row = /^[0-9a-f-]{36}$/i.test(ref.id) ? await baseQuery(ctx, principal.tenantId).where('s.id', '=', ref.id).executeTakeFirst() : undefined;
+    row = isUuid(ref.id) ? await baseQuery(ctx, principal.tenantId).where('s.id', '=', ref.id).executeTakeFirst() : undefined;
     if (!row) throw new NotFoundError('STRATEGY_NOT_FOUND', `no strategy with id "${ref.id}"`);
   } else {
     const label = parseLabel(ref.label);

@@ -8,6 +8,7 @@ import type { TransactionRow, TxStatus } from '../db/types.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { formatEth, formatGwei } from '../money.ts';
 import { olderThan, toPage } from '../db/pagination.ts';
+import { isUuid } from '../validation/uuid.ts';
 
 /** A transaction as tools and REST return it. Wei amounts are integer strings. */
 export interface TransactionView {
@@ -88,7 +89,7 @@ export async function getTransaction(ctx: CoreContext, principal: Principal, ref
     if (!/^0x[0-9a-fA-F]{64}$/.test(ref.tx_hash)) throw new ValidationError('tx_hash', 'must be 0x followed by 64 hex characters');
     q = q.where('t.tx_hash', '=', ref.tx_hash.toLowerCase());
   } else if (typeof ref.id === 'string' && ref.id !== '') {
-    if (!/^[0-9a-f-]{36}$/i.test(ref.id)) throw new ValidationError('id', 'must be a transaction id (uuid) as returned by execute_transfer');
+    if (!isUuid(ref.id)) throw new ValidationError('id', 'must be a transaction id (uuid) as returned by execute_transfer');
     q = q.where('t.id', '=', ref.id);
   } else {
     throw new ValidationError('tx_hash', 'give either tx_hash or id');

@@ -12,6 +12,7 @@ import type { WalletOrigin, WalletRow } from '../db/types.ts';
 import { ConflictError, NotFoundError, UpstreamError, ValidationError } from '../errors.ts';
 import { ethAmount, type EthAmount } from '../money.ts';
 import { olderThan, toPage } from '../db/pagination.ts';
+import { isUuid } from '../validation/uuid.ts';
 import { checkWalletScope } from '../auth/scopes.ts';
 import { auditedTransaction, type AuditScope } from '../audit/scope.ts';
 import type { Transaction } from 'kysely';
@@ -229,7 +230,7 @@ export async function getWalletByAgent(ctx: Pick<CoreContext, 'db'>, principal: 
  *   {@link ForbiddenError} `FORBIDDEN` (`scope.wallets`) for a wallet outside the key's scope.
  */
 export async function getWalletById(ctx: Pick<CoreContext, 'db'>, principal: Principal, id: string): Promise<WalletRow> {
-  const row = /^[0-9a-f-]{36}$/i.test(id)
+  const row = isUuid(id)
     ? await ctx.db.selectFrom('wallets').selectAll().where('tenant_id', '=', principal.tenantId).where('id', '=', id).executeTakeFirst()
     : undefined;
   if (!row) throw new NotFoundError('WALLET_NOT_FOUND', `no wallet with id "${id}"`);

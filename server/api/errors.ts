@@ -8,6 +8,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { ValidationError, toVaultPilotError } from '../../core/errors.ts';
 import { parseInput } from '../../core/validation/schema.ts';
+import { UUID_RE } from '../../core/validation/uuid.ts';
 import type { Logger } from '../../core/logger.ts';
 
 /**
@@ -44,7 +45,7 @@ export async function parseBody<T extends z.ZodType>(c: Context<AppEnv>, schema:
 
 /** `limit` query parameter: 1-200, default 50. */
 export const limitParam = z.coerce.number({ message: 'must be an integer from 1 to 200' }).int('must be an integer from 1 to 200').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50);
-export const uuidParam = z.string().regex(/^[0-9a-f-]{36}$/i, 'must be an id (uuid)');
+export const uuidParam = z.string().regex(UUID_RE, 'must be an id (uuid)');
 
 /**
  * Like {@link parseBody} for routes whose body may be left out: an empty body reads as `{}`.

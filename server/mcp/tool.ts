@@ -24,7 +24,7 @@ import { AuditScope } from '../../core/audit/scope.ts';
 import { VaultPilotError, toVaultPilotError } from '../../core/errors.ts';
 import { consumeRateLimits } from '../../core/policy/rate-limit.ts';
 import { refusalDecision } from '../../core/policy/decision.ts';
-import { parseInput } from '../../core/validation/schema.ts';
+import { fieldOf, parseInput } from '../../core/validation/schema.ts';
 import { isAgentId } from '../../core/wallets/service.ts';
 import { guardrailDecisions, toolCalls, toolDuration } from '../../core/metrics.ts';
 import { authorizeTool, authorizeToolResult } from './authorize.ts';
@@ -161,15 +161,25 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   );
 }
 
+/** `tools/call` with its params unchecked, so that {@link serveToolCalls} checks them itself. */
+const ToolCallEnvelope = CallToolRequestSchema.extend({ params: z.unknown().optional() });
+
 /**
  * Serves `tools/call` on `server` with the calls {@link registerTool} registered, in place of
  * McpServer's own handler (which would validate arguments itself and answer without our codes).
- * Call it once, after every tool is registered. An unknown tool is a JSON-RPC `InvalidParams`
- * error, as the SDK answers it (MCP 2025-06-18, "Tools": error handling).
+ * Call it once, after every tool is registered. An unknown tool, and params that are not
+ * `{name: string, arguments?: object}`, are a JSON-RPC `InvalidParams` error (MCP 2025-06-18,
+ * "Tools": error handling); the SDK would answer a params schema failure as `InternalError`.
  */
 export function serveToolCalls(server: McpServer): void {
   server.server.removeRequestHandler('tools/call');
-  server.server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  server.server.setRequestHandler(ToolCallEnvelope, async (raw) => {
+    const parsed = CallToolRequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new McpError(ErrorCode.InvalidParams, `Invalid params: ${fieldOf(issue.path, 'params')}: ${issue.message} (tools/call takes {"name": string, "arguments": object})`);
+    }
+    const request = parsed.data;
     const call = calls.get(server)?.get(request.params.name);
     if (!call) throw new McpError(ErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
     return call(request.params.arguments);

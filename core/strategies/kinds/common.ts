@@ -5,9 +5,8 @@
  * stored values (wei as decimal strings), each error naming `params.<field>` and its rule.
  */
 import { z } from 'zod';
-import { parseUnits } from 'ethers';
 import { ValidationError } from '../../errors.ts';
-import { ethAmount, formatEth, formatGwei, numberToDecimal, parseAddress, parseEthAmount, type EthAmount } from '../../money.ts';
+import { decimalToUnits, ethAmount, formatEth, formatGwei, numberToDecimal, parseAddress, parseEthAmount, type EthAmount } from '../../money.ts';
 
 /** Skip reason codes recorded on `skipped` runs; stable strings agents and dashboards branch on. */
 export const SKIP_REASONS = ['gas_above_ceiling', 'daily_cap', 'reserve', 'not_due', 'insufficient_funds'] as const;
@@ -82,7 +81,8 @@ export function gweiParam(name: string, value: unknown): string {
   const m = /^(\d+)(?:\.(\d+))?$/.exec(text);
   if (!m) throw new ValidationError(field(name), 'must be a positive decimal number of gwei such as "30"', 'INVALID_AMOUNT');
   if ((m[2] ?? '').length > 9) throw new ValidationError(field(name), 'has more than 9 decimals (1 wei = 0.000000001 gwei)', 'INVALID_AMOUNT');
-  const wei = parseUnits(text, 9);
+  const wei = decimalToUnits(m[1]!, m[2] ?? '', 9);
+  if (wei === null) throw new ValidationError(field(name), 'is more than 2^256 - 1 wei', 'INVALID_AMOUNT');
   if (wei === 0n) throw new ValidationError(field(name), 'must be greater than zero', 'INVALID_AMOUNT');
   return wei.toString();
 }
